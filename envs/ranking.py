@@ -1,0 +1,89 @@
+"""The one ranker: exact, batched L2 ranking of a catalog split against query vectors.
+
+rank(q, target) = number of items strictly closer to q than the target (0 is best);
+rank_percentile = 1 - rank / (N - 1). Every distance is needed for an exact rank, so one
+batched matrix product per call is the natural path (DESIGN.md section 7: 35 ms for 256
+queries over 10,000 items on 2 cores, against 1,220 ms for a per-query loop).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" picks CUDA when present; "cuda" without a GPU is a clear error, not a silent fallback."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
+    return torch.device(device)
+
+
+class Ranker:
+    """Holds one split's retrieval vectors on a device and ranks batches of queries against them."""
+
+    def __init__(self, features: np.ndarray, device: str | torch.device = "cpu"):
+        if features.ndim != 2 or len(features) < 2:
+            raise ValueError(f"features must be (N >= 2, D), got shape {features.shape}")
+        self.device = resolve_device(device)
+        self.items = torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32, device=self.device)
+        self.sq_norms = (self.items * self.items).sum(dim=1)  # (N,)
+        self.n, self.dim = self.items.shape
+
+    def distances(self, queries: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(B, N) squared L2 distances from each query to every item."""
+        q = torch.as_tensor(queries, dtype=torch.float32, device=self.device)
+        if q.ndim == 1:
+            q = q[None]
+        # |x - q|^2 = |x|^2 - 2 x.q + |q|^2; the |q|^2 term is shared by a row, so it cannot change ranks.
+        return self.sq_norms[None, :] - 2.0 * (q @ self.items.T) + (q * q).sum(dim=1, keepdim=True)
+
+    def ranks(self, queries: torch.Tensor | np.ndarray, targets: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(B,) int64 rank of targets[b] under queries[b]."""
+        return self.ranks_from(self.distances(queries), targets)
+
+    def ranks_from(self, distances: torch.Tensor, targets: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Ranks from an already computed (B, N) distance matrix."""
+        t = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=self.device).reshape(-1, 1)
+        target_d = distances.gather(1, t)  # (B, 1)
+        return (distances < target_d).sum(dim=1).cpu().numpy().astype(np.int64)
+
+    def rank_percentiles(self, queries: torch.Tensor | np.ndarray,
+                         targets: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(ranks, rank percentiles in [0, 1]) for a batch."""
+        ranks = self.ranks(queries, targets)
+        return ranks, rank_percentile(ranks, self.n)
+
+    def nearest(self, queries: torch.Tensor | np.ndarray, exclude: np.ndarray | torch.Tensor | None = None,
+                k: int = 1) -> np.ndarray:
+        """(B, k) indices of the k nearest items per query, skipping items where exclude[b, i] is True."""
+        return self.nearest_from(self.distances(queries), exclude, k)
+
+    def nearest_from(self, distances: torch.Tensor, exclude: np.ndarray | torch.Tensor | None = None,
+                     k: int = 1) -> np.ndarray:
+        """Nearest items from an already computed (B, N) distance matrix."""
+        if exclude is not None:
+            mask = torch.as_tensor(exclude, dtype=torch.bool, device=self.device)
+            distances = distances.masked_fill(mask, float("inf"))
+        if k == 1:
+            return distances.argmin(dim=1, keepdim=True).cpu().numpy()
+        return torch.topk(distances, k, dim=1, largest=False).indices.cpu().numpy()
+
+def rank_percentile(ranks: np.ndarray, n: int) -> np.ndarray:
+    """1 - rank / (N - 1): 1.0 when the target is the closest item, 0.0 when it is the farthest."""
+    return (1.0 - np.asarray(ranks, dtype=np.float64) / (n - 1)).astype(np.float32)
+
+
+def ranks_per_query_loop(features: np.ndarray, queries: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Reference ranker, one query at a time as in the original implementation (for tests and benchmarks)."""
+    out = np.empty(len(queries), dtype=np.int64)
+    for b, (q, t) in enumerate(zip(queries, targets, strict=True)):
+        d = ((features - q) ** 2).sum(axis=1)
+        out[b] = int((d < d[t]).sum())
+    return out
