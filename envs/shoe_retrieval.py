@@ -242,12 +242,17 @@ def _build_parts(catalog, split, user, vocabulary, action_type, max_turns, devic
         raise ValueError("privileged information (the target) is only offered on the train split")
     torch_device = resolve_device(device)
     cat = resolve_catalog(catalog, device=str(torch_device))
-    from simulators.users import make_user
-    from simulators.world import load_vocabulary
+    if vocabulary is None:
+        from simulators.world import load_vocabulary
 
-    vocab = vocabulary if vocabulary is not None else load_vocabulary(cat)
-    user_obj = make_user(user, cat) if isinstance(user, str) else user
-    return DialogBatch(cat, split, user_obj, vocab, action_type, int(max_turns), torch_device, num_dialogs,
+        vocabulary = load_vocabulary(cat)
+    if isinstance(user, str):
+        from simulators.users import make_user
+
+        user = make_user(user, cat)
+    elif not callable(getattr(user, "describe", None)):
+        raise ValueError(f"user must be a user name or an object with describe(), got {type(user).__name__}")
+    return DialogBatch(cat, split, user, vocabulary, action_type, int(max_turns), torch_device, num_dialogs,
                        bool(privileged))
 
 

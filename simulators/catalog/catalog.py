@@ -41,7 +41,7 @@ class CatalogConfig:
     """Fixed ImageNet-pretrained CNN: "efficientnet-lite0" (offline) or "resnet101" (torchvision)."""
     feature_dim: int = 256
     """Dimension D of the retrieval space (PCA of pooled CNN features, fitted on train images)."""
-    spatial_channels: int = 64
+    spatial_channels: int = 96
     """Channels kept per location of the spatial map the captioner attends over."""
     batch_size: int = 64
     """Images per CNN forward pass while building (does not change the result)."""
@@ -152,44 +152,33 @@ def load_synthshoes(config: CatalogConfig | None = None, cache: ArtifactCache | 
 
 
 def _build_into(staging: Path, config: CatalogConfig, device: str, progress: bool) -> dict[str, Any]:
-    from simulators.catalog.features import FeatureExtractor, PCAProjection, project_spatial
+    from simulators.catalog.features import FeatureConfig, extract_catalog_features
     from simulators.catalog.render import render_batch
 
     t0 = time.perf_counter()
     params = sample_params(config.n_items, config.seed)
     attributes = compute_attributes(params)
     train_ids, test_ids = split_items(config.n_items, config.n_train, config.seed)
-    extractor = FeatureExtractor(config.backbone, device=device)
     t_sample = time.perf_counter() - t0
-
-    def images(batch_ids: np.ndarray) -> np.ndarray:
-        return render_batch(params, batch_ids, size=config.image_size)
-
-    pooled, spatial, timings = extractor.extract_all(images, config.n_items, batch_size=config.batch_size,
-                                                     progress=progress, desc="render + CNN features")
-    proj = PCAProjection.fit(pooled[train_ids], config.feature_dim)
-    features = proj.transform(pooled).astype(np.float32)
-    # Spatial maps: one channel PCA shared by all locations, fitted on train items' locations.
-    b, c, h, w = spatial.shape
-    train_locations = spatial[train_ids].reshape(len(train_ids), c, h * w).transpose(0, 2, 1).reshape(-1, c)
-    spatial_proj = PCAProjection.fit(train_locations.astype(np.float32), min(config.spatial_channels, c))
-    spatial_small = project_spatial(spatial, spatial_proj).astype(np.float16)
+    feature_config = FeatureConfig(backbone=config.backbone, retrieval_dim=config.feature_dim,
+                                   spatial_dim=config.spatial_channels, batch_size=config.batch_size)
+    feats = extract_catalog_features(lambda ids: render_batch(params, ids, size=config.image_size),
+                                     config.n_items, train_ids, feature_config, device=device, progress=progress)
 
     for name in ALL_COLUMNS:
         save_array(staging, f"param_{name}", params[name])
     save_array(staging, "attributes", attributes)
-    save_array(staging, "features", features)
-    save_array(staging, "spatial", spatial_small)
+    save_array(staging, "features", feats.retrieval)
+    save_array(staging, "spatial", feats.spatial)
     save_array(staging, "train_ids", train_ids)
     save_array(staging, "test_ids", test_ids)
-    for key, value in proj.state_dict().items():
+    for key, value in feats.pooled_pca.state_dict().items():
         save_array(staging, f"projection_{key}", value)
     meta = {
         "build_seconds": round(time.perf_counter() - t0, 1),
         "sample_seconds": round(t_sample, 2),
-        **{f"{k}_seconds": round(v, 1) for k, v in timings.items()},
         "device": device,
-        "spatial_shape": list(spatial_small.shape[1:]),
+        "spatial_shape": list(feats.spatial.shape[1:]),
     }
     save_json(staging, "build.json", meta)
     return meta

@@ -1,0 +1,181 @@
+"""Throughput of ShoeRetrieval-v0: env steps per second, and where the time of a step goes.
+
+    python -m benchmarks.throughput                 # full catalog, every user, both splits
+    python -m benchmarks.throughput --quick         # fewer repeats, for a smoke run
+
+A step has two unavoidable costs: one batched ranking (every item's distance to every query)
+and one batched user call. The benchmark times those two alone and the native vector env's
+whole step at num_envs = 256 with the same inputs, so the env's own overhead is measured as a
+ratio within one run (the machines are shared and noisy; absolute numbers drift). Medians of
+repeated timings are reported. Results go to a table on stdout and to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.ranking import Ranker, ranks_per_query_loop, resolve_device
+from envs.shoe_retrieval import ShoeRetrievalEnv, ShoeRetrievalVectorEnv
+from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators.users import make_user
+from simulators.world import load_vocabulary
+
+USERS = ("grammar", "attributes-1", "attributes-3", "attributes-10")
+
+
+def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def machine_description(device: torch.device) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {torch.get_num_threads()} torch threads"
+    if device.type == "cuda":
+        text += f", GPU {torch.cuda.get_device_name(device)}"
+    return text
+
+
+def bench_ranking(catalog: Catalog, device: torch.device, repeats: int, batch: int = 256) -> dict[str, float]:
+    feats = catalog.features[catalog.train_ids].astype(np.float32)
+    rng = np.random.default_rng(0)
+    queries = feats[rng.integers(0, len(feats), batch)] + rng.normal(0, 0.1, (batch, feats.shape[1])).astype(np.float32)
+    targets = rng.integers(0, len(feats), batch)
+    ranker = Ranker(feats, device)
+    batched = median_seconds(lambda: ranker.ranks(queries, targets), repeats)
+    loop = median_seconds(lambda: ranks_per_query_loop(feats, queries, targets), max(1, repeats // 3))
+    return {"n_items": len(feats), "queries": batch, "batched_ms": 1e3 * batched, "loop_ms": 1e3 * loop,
+            "speedup": loop / batched}
+
+
+def bench_single(catalog: Catalog, split: str, user: str, device: torch.device, steps: int,
+                 vocabulary: Any) -> float:
+    env = ShoeRetrievalEnv(catalog=catalog, split=split, user=user, action_type="query", max_turns=10_000,
+                           device=str(device), vocabulary=vocabulary)
+    obs, _ = env.reset(seed=0)
+
+    def run() -> None:
+        nonlocal obs
+        for _ in range(steps):
+            obs, _, terminated, truncated, _ = env.step(obs["candidate_features"])
+            if terminated or truncated:
+                obs, _ = env.reset()
+
+    return steps / median_seconds(run, 3)
+
+
+def bench_vector(catalog: Catalog, split: str, user: str, device: torch.device, num_envs: int, steps: int,
+                 vocabulary: Any) -> float:
+    env = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=catalog, split=split, user=user, action_type="query",
+                                 max_turns=10_000, device=str(device), vocabulary=vocabulary)
+    obs, _ = env.reset(seed=0)
+
+    def run() -> None:
+        nonlocal obs
+        for _ in range(steps):
+            obs, *_ = env.step(obs["candidate_features"])
+
+    return num_envs * steps / median_seconds(run, 3)
+
+
+def bench_step_breakdown(catalog: Catalog, split: str, user: str, device: torch.device, repeats: int,
+                         vocabulary: Any, num_envs: int = 256) -> dict[str, float]:
+    """The vector env's step at num_envs against its two unavoidable costs, timed on the same inputs."""
+    env = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=catalog, split=split, user=user, action_type="query",
+                                 max_turns=10_000, device=str(device), vocabulary=vocabulary)
+    obs, _ = env.reset(seed=0)
+    core = env.core
+    queries = obs["candidate_features"]
+    user_obj = make_user(user, catalog)
+    rngs = [np.random.default_rng(i) for i in range(num_envs)]
+    targets, candidates = core.item_ids[core.target], core.item_ids[core.candidate]
+
+    def ranking() -> None:
+        d = core.ranker.distances(queries)
+        core.ranker.ranks_from(d, core.target)
+        core.ranker.nearest_from(d, core.shown)
+
+    rank_s = median_seconds(ranking, repeats)
+    user_s = median_seconds(lambda: user_obj.describe(targets, candidates, rngs=rngs), repeats)
+
+    def step() -> None:
+        nonlocal obs
+        obs, *_ = env.step(obs["candidate_features"])
+
+    step_s = median_seconds(step, repeats)
+    return {"num_envs": num_envs, "ranking_ms": 1e3 * rank_s, "user_ms": 1e3 * user_s, "step_ms": 1e3 * step_s,
+            "step_over_costs": step_s / (rank_s + user_s)}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--users", nargs="+", default=list(USERS))
+    parser.add_argument("--splits", nargs="+", default=["train", "test"])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--out", default="results/throughput.json")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    catalog = load_synthshoes(CatalogConfig() if args.catalog == "full" else CatalogConfig.tiny(), device=str(device))
+    vocabulary = load_vocabulary(catalog)
+    repeats = 5 if args.quick else 15
+    steps = 20 if args.quick else 100
+
+    report: dict[str, Any] = {"machine": machine_description(device), "device": str(device),
+                              "catalog": catalog.name, "rows": []}
+    rank = bench_ranking(catalog, device, repeats)
+    report["ranking"] = rank
+    print(f"machine: {report['machine']}")
+    print(f"ranking {rank['queries']} queries over {rank['n_items']} items: batched {rank['batched_ms']:.1f} ms, "
+          f"per-query loop {rank['loop_ms']:.1f} ms, speed-up x{rank['speedup']:.0f} (target >= 30)")
+    head = (f"{'split':<6} {'user':<14} {'single':>9} {'vec 1':>9} {'vec 64':>9} {'vec 256':>9} "
+            f"{'256/single':>10} {'rank ms':>8} {'user ms':>8} {'step ms':>8} {'step/costs':>10}")
+    print("\nenv steps per second (dialog turns per second, all sub-envs together)")
+    print(head)
+    print("-" * len(head))
+    for split in args.splits:
+        for user in args.users:
+            single = bench_single(catalog, split, user, device, steps * 2, vocabulary)
+            vec = {n: bench_vector(catalog, split, user, device, n, max(3, steps // max(1, n // 16)), vocabulary)
+                   for n in (1, 64, 256)}
+            parts = bench_step_breakdown(catalog, split, user, device, repeats, vocabulary)
+            row = {"split": split, "user": user, "single_sps": single, **{f"vector{n}_sps": v for n, v in vec.items()},
+                   "vector256_over_single": vec[256] / single, **parts}
+            report["rows"].append(row)
+            print(f"{split:<6} {user:<14} {single:>9.0f} {vec[1]:>9.0f} {vec[64]:>9.0f} {vec[256]:>9.0f} "
+                  f"{row['vector256_over_single']:>9.1f}x {parts['ranking_ms']:>8.1f} {parts['user_ms']:>8.1f} "
+                  f"{parts['step_ms']:>8.1f} {parts['step_over_costs']:>10.2f}")
+    print("\ntargets: ranking speed-up >= 30; vector step <= 1.5 x (ranking + user); vec 256 >= 5 x single")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(f"wrote {out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
