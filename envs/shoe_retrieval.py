@@ -209,7 +209,7 @@ class DialogBatch:
         }
 
     def info(self, rows: slice | np.ndarray) -> dict[str, Any]:
-        shown = self.shown[rows].cpu().numpy()
+        shown = self.shown[rows].cpu().numpy().copy()
         out: dict[str, Any] = {
             "feedback_text": np.array(self.text, dtype=object)[rows],
             "rank": self.rank[rows].copy(),

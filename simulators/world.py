@@ -1,0 +1,63 @@
+"""Language artifacts of a catalog, built once through the artifact cache: caption corpora and the vocabulary.
+
+The vocabulary (the tokenizer's word list) comes from the train split's corpus, as the paper's
+did from the human training captions; the test split's corpus is the captioner's evaluation data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from simulators.cache import ArtifactCache
+from simulators.catalog.catalog import Catalog
+from simulators.language.corpus import PAPER_N_RELATIVE, PAPER_N_SINGLE, PAPER_REFS_PER_SINGLE, Corpus, build_corpus
+from simulators.language.vocab import Vocabulary
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The caption corpus of one split of one catalog (the paper's sizes by default)."""
+
+    split: str = "train"
+    seed: int = 0
+    n_relative: int = PAPER_N_RELATIVE
+    n_single: int = PAPER_N_SINGLE
+    refs_per_single: int = PAPER_REFS_PER_SINGLE
+    same_category_share: float = 0.93
+
+
+def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: ArtifactCache | None = None) -> Corpus:
+    """The corpus for `config` over `catalog`, built and cached on first use."""
+    config = config or CorpusConfig()
+    if catalog.params is None:
+        raise ValueError(f"catalog {catalog.name!r} has no generative parameters; a real catalog ships its captions")
+    cache = cache or ArtifactCache()
+    split_ids = catalog.split_ids(config.split)
+
+    def write(staging: Path) -> dict:
+        corpus = build_corpus(catalog.params, split_ids, n_relative=config.n_relative, n_single=config.n_single,
+                              refs_per_single=config.refs_per_single,
+                              same_category_share=config.same_category_share, seed=config.seed)
+        corpus.save(staging / "corpus.json")
+        return {"rows": len(corpus)}
+
+    art = cache.load_or_build("corpus", {"catalog": catalog.name, **asdict(config)}, write)
+    return Corpus.load(art.file("corpus.json"))
+
+
+def load_vocabulary(catalog: Catalog, config: CorpusConfig | None = None,
+                    cache: ArtifactCache | None = None) -> Vocabulary:
+    """The vocabulary of the train corpus of `catalog` (every word type it uses)."""
+    config = config or CorpusConfig()
+    if config.split != "train":
+        raise ValueError("the vocabulary is built from the train split's corpus")
+    cache = cache or ArtifactCache()
+
+    def write(staging: Path) -> dict:
+        vocab = Vocabulary.build(load_corpus(catalog, config, cache).captions)
+        (staging / "vocabulary.json").write_text(vocab.to_json(), encoding="utf-8")
+        return {"words": len(vocab), "sha256": vocab.content_hash}
+
+    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, **asdict(config)}, write)
+    return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))
