@@ -263,7 +263,7 @@ def _spaces(core: DialogBatch) -> tuple[spaces.Space, spaces.Dict]:
               "query_and_candidate": spaces.Dict({"query": query, "candidate": candidate})}[core.action_type]
     observation = spaces.Dict({
         "candidate": spaces.Discrete(core.n),
-        "candidate_features": spaces.Box(-np.inf, np.inf, shape=(core.dim,), dtype=np.float32),
+        "candidate_features": spaces.Box(-core.query_bound, core.query_bound, shape=(core.dim,), dtype=np.float32),
         "feedback": spaces.Box(0, len(core.vocabulary) - 1, shape=(MAX_TOKENS,), dtype=np.int64),
         "turn": spaces.Discrete(core.max_turns + 1),
     })
@@ -295,7 +295,8 @@ class ShoeRetrievalEnv(gym.Env):
     ## Observation Space
     A one-level `Dict` (Stable-Baselines3's MultiInputPolicy accepts it):
     - `candidate`: `Discrete(N)`, position in the split of the image on show.
-    - `candidate_features`: `Box(-inf, inf, (D,), float32)`, its retrieval vector.
+    - `candidate_features`: `Box(-B, B, (D,), float32)`, its retrieval vector (B bounds every item of
+      the split with room to spare; it is also the bound of query actions).
     - `feedback`: `Box(0, V - 1, (16,), int64)`, the user's feedback about it as token ids of the
       project's vocabulary (`simulators.language.vocab`), padded with 0 and truncated to 16 tokens.
     - `turn`: `Discrete(max_turns + 1)`, turns taken so far (0 after reset).
