@@ -1,0 +1,916 @@
+"""Relative captions from ground truth: what a shopper types after "Unlike the provided image, the one I want ...".
+
+The grammar works in CLAIMS. A `Claim` is one checkable statement about a (target, reference)
+pair: ("colour", "red"), ("heel_rel", "higher"), ("no", "laces"), ("category", "boots"). The
+generator picks true and salient claims (`true_claims`), realises each with one of many phrasings
+and joins them into a caption; `parse_claims` maps a caption back to claims with the same phrase
+inventory, and `claim_holds` checks a claim against the parameters independently of the generator.
+So every caption can be verified, and a neural captioner's output can be parsed and graded.
+
+Claim kinds (values): colour (colour name), colour_rel (darker, lighter), heel_rel (higher, lower),
+heel_shape (stiletto, block, wedge), toe (pointed, round, open, closed), toe_rel (more pointy,
+less pointy), shaft (ankle, mid-calf, knee), shaft_rel (taller, shorter), straps_rel (more, fewer),
+straps / laces / buckle / slip_on / shiny / fur / platform / open_back (True), finish (matte,
+suede, leather, patent, metallic), finish_rel (more shiny, less shiny), ornament (bow, rhinestones,
+studs), sole_rel (thicker, thinner), sole_colour (colour name), pattern (leopard, plaid, stripes,
+floral, snakeskin), category (a category name), style_rel (more formal, more casual, more sporty,
+less sporty, more feminine, less feminine: from the WhittleSearch attribute scores), and no (heel,
+straps, laces, buckle, shiny, fur, ornament, pattern) for negations.
+
+Absolute claims are true when the target has the property; they are *salient* when the reference
+lacks it. Relative claims compare the two with gaps large enough to be unambiguous in the image.
+The realisation's mixture (structure, number of claims, topics, length) is tuned so the corpus
+matches the human figures of DESIGN.md section 6 (see `simulators.language.stats`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from simulators.catalog.attributes import ATTRIBUTES, compute_attributes
+from simulators.catalog.params import (
+    CATEGORIES,
+    COLOUR_NAMES,
+    COLOURS,
+    FINISHES,
+    HEEL_SHAPES,
+    ORNAMENTS,
+    PATTERNS,
+    SHAFT_HEIGHTS,
+    TOE_SHAPES,
+    ShoeParams,
+    item,
+)
+from simulators.language.vocab import tokenize
+from simulators.seeding import make_rng
+
+HEEL_GAP_CM = 2.0
+"""Heel heights must differ by this much for "higher"/"lower" (twice as much for "much higher")."""
+LIGHTNESS_GAP = 0.15
+"""Primary-colour lightness gap for "darker"/"lighter" (twice as much for "much darker")."""
+PLATFORM_GAP_CM = 1.0
+"""Sole (platform) thickness gap for "thicker"/"thinner sole"."""
+PLATFORM_MIN_CM = 2.0
+"""A sole at least this thick is "a platform"; the reference must be under PLATFORM_ABSENT_CM."""
+PLATFORM_ABSENT_CM = 1.0
+SHINE_GAP = 0.3
+"""Gap in finish shine for "more shiny"/"less shiny" (twice as much for "much shinier")."""
+SHINY_MIN, DULL_MAX, CLEARLY_SHINY = 0.85, 0.1, 0.45
+STYLE_GAP = 0.2
+"""Gap in a WhittleSearch style attribute (formal, sporty, feminine) for "more formal", "less sporty"."""
+STYLE_ATTRIBUTES: dict[str, tuple[str, int]] = {
+    "more formal": ("formal", 1), "more casual": ("formal", -1), "more sporty": ("sporty", 1),
+    "less sporty": ("sporty", -1), "more feminine": ("feminine", 1), "less feminine": ("feminine", -1)}
+"""Style claim -> (attribute, direction of the target's score relative to the reference's)."""
+POINT_GAP = 0.5
+"""Gap in toe pointiness for "pointier"/"less pointy"."""
+SHAFT_GAP = 1
+"""Shaft levels (none < ankle < mid-calf < knee) for "taller"/"shorter" (2 for "much taller")."""
+
+FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
+TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
+
+SAME_ITEM_PHRASE = "is exactly this one"
+"""What the grammar says when the reference is the target itself (it carries no claim)."""
+
+ARTICLES = frozenset({"a", "an", "the"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement about the target relative to the reference, e.g. Claim("heel_rel", "higher")."""
+
+    kind: str
+    value: str | bool
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"
+
+    @classmethod
+    def from_str(cls, text: str) -> Claim:
+        """Inverse of str(): "laces=True" -> Claim("laces", True)."""
+        kind, _, value = text.partition("=")
+        return cls(kind, True if value == "True" else value)
+
+
+class Caption(NamedTuple):
+    """A generated caption and the claims it makes, in the order they appear in the text."""
+
+    text: str
+    claims: tuple[Claim, ...]
+
+
+# --------------------------------------------------------------------------------------------------
+# The phrase inventory.  Markers: "s|" singular only (after "is"), "p|" plural only (after "are"),
+# "!" only when the difference is large ("much darker").
+
+@dataclass(frozen=True)
+class _Spec:
+    claim: Claim
+    topic: str
+    relative: bool = False
+    adj: tuple[str, ...] = ()
+    """Predicative phrases, used after "is"/"are": "darker", "open toed", "s|a wedge"."""
+    np: tuple[str, ...] = ()
+    """Noun phrases, used after "has"/"have" and in lists: "a higher heel", "no laces"."""
+    pp: tuple[str, ...] = ()
+    """Prepositional phrases that attach to anything: "with laces", "without a heel"."""
+    mod: tuple[str, ...] = ()
+    """Prenominal modifiers for outright descriptions: "tan", "suede", "ankle"."""
+    weight: float = 1.0
+    descriptive: bool = False
+    """Worth saying in an outright description of the target alone ("boots with a bow")."""
+    nouns: tuple[tuple[str, str], ...] = ()
+    """(plural, singular) nouns of a category claim."""
+
+
+def _with(*nps: str) -> tuple[str, ...]:
+    """Prepositional phrases "with <np>" (keeping the "!" strong marker in front)."""
+    return tuple("!with " + p[1:] if p.startswith("!") else "with " + p for p in nps)
+
+
+def _build_specs() -> list[_Spec]:
+    specs: list[_Spec] = []
+    add = specs.append
+    for c in COLOUR_NAMES:
+        add(_Spec(Claim("colour", c), "colour",
+                  adj=(c, f"{c} in color", f"{c} in colour", f"all {c}", f"{c} colored", f"a {c} color"),
+                  np=(f"a {c} color", f"a {c} colour"), mod=(c,)))
+    for word in ("darker", "lighter"):
+        add(_Spec(Claim("colour_rel", word), "colour", relative=True,
+                  adj=(word, f"!much {word}", f"{word} in color", f"{word} in colour", f"a {word} color",
+                       f"a {word} shade", f"!a lot {word}", f"slightly {word}"),
+                  np=(f"a {word} color", f"a {word} colour", f"a {word} shade", f"!a much {word} color")))
+    add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
+              adj=("higher", "higher heeled", "!much higher", "!a lot higher"),
+              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel"),
+              pp=_with("a higher heel", "higher heels", "!a much higher heel")))
+    add(_Spec(Claim("heel_rel", "lower"), "heel", relative=True,
+              adj=("lower", "lower heeled", "!much lower", "flatter"),
+              np=("a lower heel", "lower heels", "a smaller heel", "!a much lower heel", "less of a heel"),
+              pp=_with("a lower heel", "lower heels", "a smaller heel")))
+    heel_np = {"stiletto": ("a stiletto heel", "stiletto heels", "a thin heel", "a skinny heel",
+                            "a thin stiletto heel"),
+               "block": ("a block heel", "a chunky heel", "chunky heels", "a thick heel", "a wide heel"),
+               "wedge": ("a wedge heel", "wedge heels", "a wedge")}
+    heel_adj = {"stiletto": ("stiletto heeled",), "block": ("block heeled", "chunky heeled"),
+                "wedge": ("s|a wedge", "p|wedges", "wedge heeled")}
+    for shape in ("stiletto", "block", "wedge"):
+        add(_Spec(Claim("heel_shape", shape), "heel", adj=heel_adj[shape], np=heel_np[shape],
+                  pp=_with(*heel_np[shape]), descriptive=True))
+    add(_Spec(Claim("no", "heel"), "heel", adj=("flat", "completely flat"), np=("no heel", "no heels"),
+              pp=("without a heel", "with no heel")))
+    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed"), "round": ("round toed", "rounded"),
+               "open": ("open toed", "open toe", "peep toe"), "closed": ("closed toed", "closed toe")}
+    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes"),
+              "round": ("a round toe", "a rounded toe", "round toes"),
+              "open": ("an open toe", "open toes", "a peep toe"),
+              "closed": ("a closed toe", "closed toes", "a covered toe")}
+    for toe in ("pointed", "round", "open", "closed"):
+        add(_Spec(Claim("toe", toe), "toe", adj=toe_adj[toe], np=toe_np[toe], pp=_with(*toe_np[toe]),
+                  descriptive=toe in ("pointed", "open"), weight=0.5 if toe == "closed" else 1.0))
+    add(_Spec(Claim("toe_rel", "more pointy"), "toe", relative=True,
+              adj=("pointier", "more pointy", "more pointed"), np=("a pointier toe", "a more pointed toe"),
+              pp=_with("a pointier toe", "a more pointed toe")))
+    add(_Spec(Claim("toe_rel", "less pointy"), "toe", relative=True,
+              adj=("less pointy", "less pointed"), np=("a less pointy toe", "a less pointed toe"),
+              pp=_with("a less pointy toe")))
+    shaft = {"ankle": (("ankle high", "ankle length", "ankle height"), ("an ankle-high shaft",), ("ankle",)),
+             "mid-calf": (("mid-calf", "calf length", "mid-calf length", "calf high"), ("a mid-calf shaft",),
+                          ("mid-calf",)),
+             "knee": (("knee-high", "knee high", "knee length"), ("a knee-high shaft", "a shaft up to the knee"),
+                      ("knee-high",))}
+    for level, (adj, nps, mod) in shaft.items():
+        add(_Spec(Claim("shaft", level), "shaft_height", adj=adj, np=nps, pp=_with(*nps), mod=mod))
+    for word, longer in (("taller", ("longer on the leg", "a longer shaft")), ("shorter", ())):
+        add(_Spec(Claim("shaft_rel", word), "shaft_height", relative=True,
+                  adj=(word, f"!much {word}", f"{word} on the leg", *longer[:1]),
+                  np=(f"a {word} shaft", f"!a much {word} shaft", *longer[1:]), pp=_with(f"a {word} shaft")))
+    add(_Spec(Claim("straps_rel", "more"), "strap_closure", relative=True, adj=("strappier", "more strappy"),
+              np=("more straps", "an extra strap"), pp=_with("more straps", "an extra strap")))
+    add(_Spec(Claim("straps_rel", "fewer"), "strap_closure", relative=True, adj=("less strappy",),
+              np=("fewer straps", "less straps"), pp=_with("fewer straps")))
+    add(_Spec(Claim("straps", True), "strap_closure", adj=("strappy", "strapped"), np=("a strap", "straps"),
+              pp=_with("a strap", "straps"), descriptive=True))
+    add(_Spec(Claim("no", "straps"), "strap_closure", adj=("strapless",), np=("no straps", "no strap"),
+              pp=("without straps", "without a strap", "with no straps")))
+    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up"),
+              np=("laces", "shoelaces", "shoe laces"), pp=_with("laces", "shoelaces"), descriptive=True))
+    add(_Spec(Claim("no", "laces"), "strap_closure", adj=("not lace-up",), np=("no laces",),
+              pp=("without laces", "with no laces")))
+    add(_Spec(Claim("buckle", True), "strap_closure", adj=("buckled",), np=("a buckle", "buckles", "a buckle closure"),
+              pp=_with("a buckle", "buckles", "a buckle closure"), descriptive=True))
+    add(_Spec(Claim("no", "buckle"), "strap_closure", np=("no buckle", "no buckles"),
+              pp=("without a buckle", "without buckles")))
+    add(_Spec(Claim("slip_on", True), "strap_closure", adj=("slip-on", "slip on", "s|a slip-on", "p|slip-ons")))
+    finish = {"matte": (("matte",), ("a matte finish", "a matte look"), ("matte",)),
+              "suede": (("suede", "made of suede"), ("a suede finish", "suede material", "a suede texture"),
+                        ("suede",)),
+              "leather": (("leather", "made of leather", "smooth leather"), ("a leather finish", "leather material"),
+                          ("leather",)),
+              "patent": (("patent", "patent leather", "made of patent leather"),
+                         ("a patent finish", "a patent leather finish"), ("patent leather", "patent")),
+              "metallic": (("metallic", "metallic looking"), ("a metallic finish", "a metallic look",
+                                                               "a metallic sheen"), ("metallic",))}
+    for name, (adj, nps, mod) in finish.items():
+        add(_Spec(Claim("finish", name), "material_finish", adj=adj, np=nps, pp=_with(*nps), mod=mod))
+    add(_Spec(Claim("shiny", True), "material_finish", adj=("shiny", "glossy", "very shiny"),
+              np=("a shiny finish", "a glossy finish", "a shiny look"), pp=_with("a shiny finish", "a glossy finish")))
+    add(_Spec(Claim("no", "shiny"), "material_finish", adj=("not shiny", "not glossy", "dull"), np=("no shine",),
+              pp=("without shine", "without the shine")))
+    add(_Spec(Claim("finish_rel", "more shiny"), "material_finish", relative=True,
+              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier"),
+              np=("a shinier finish", "more shine", "a glossier finish"), pp=_with("a shinier finish", "more shine")))
+    add(_Spec(Claim("finish_rel", "less shiny"), "material_finish", relative=True,
+              adj=("less shiny", "duller", "less glossy", "more matte"),
+              np=("a duller finish", "less shine", "a less shiny finish"), pp=_with("a duller finish", "less shine")))
+    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed"),
+              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff"),
+              pp=_with("fur trim", "fur", "a fur cuff"), descriptive=True))
+    add(_Spec(Claim("no", "fur"), "material_finish", np=("no fur",), pp=("without fur", "without the fur")))
+    ornament = {"bow": ((), ("a bow", "bows", "a bow on top", "a bow on the front", "a little bow")),
+                "rhinestones": (("jeweled", "bejeweled", "sparkly"),
+                                ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents")),
+                "studs": (("studded",), ("studs", "studded accents", "metal studs"))}
+    for name, (adj, nps) in ornament.items():
+        add(_Spec(Claim("ornament", name), "ornaments", adj=adj, np=nps, pp=_with(*nps), descriptive=True))
+    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished"),
+              np=("no embellishments", "no decorations", "no accents", "no ornaments"),
+              pp=("without embellishments", "without decorations")))
+    add(_Spec(Claim("sole_rel", "thicker"), "sole", relative=True, adj=("thicker soled",),
+              np=("a thicker sole", "thicker soles", "a chunkier sole", "a thicker platform", "a bigger platform"),
+              pp=_with("a thicker sole", "thicker soles", "a bigger platform")))
+    add(_Spec(Claim("sole_rel", "thinner"), "sole", relative=True, adj=("thinner soled",),
+              np=("a thinner sole", "thinner soles", "a slimmer sole", "a thinner platform", "a smaller platform"),
+              pp=_with("a thinner sole", "thinner soles", "a smaller platform")))
+    add(_Spec(Claim("platform", True), "sole", adj=("s|a platform", "p|platforms"),
+              np=("a platform", "a platform sole", "a thick sole", "a thick platform"),
+              pp=_with("a platform", "a platform sole", "a thick sole"), descriptive=True))
+    for c in COLOUR_NAMES:
+        nps = (f"a {c} sole", f"{c} soles", f"a {c} bottom")
+        add(_Spec(Claim("sole_colour", c), "sole", adj=(f"{c} soled",), np=nps, pp=_with(*nps), weight=0.5,
+                  descriptive=True))
+    pattern = {"leopard": (("leopard", "leopard print", "leopard printed"),
+                           ("a leopard print", "leopard spots", "a leopard pattern"), ("leopard print",)),
+               "plaid": (("plaid", "tartan"), ("a plaid pattern", "a plaid print", "a tartan pattern"), ("plaid",)),
+               "stripes": (("striped", "stripy"), ("stripes", "a striped pattern", "a stripe pattern"), ("striped",)),
+               "floral": (("floral", "flowery", "floral print"),
+                          ("a floral print", "a floral pattern", "flowers", "a flower print"), ("floral",)),
+               "snakeskin": (("snakeskin", "snake print"), ("a snakeskin print", "a snake print",
+                                                              "a snakeskin pattern"), ("snakeskin",))}
+    for name, (adj, nps, mod) in pattern.items():
+        add(_Spec(Claim("pattern", name), "pattern", adj=adj, np=nps, pp=_with(*nps), mod=mod, descriptive=True))
+    add(_Spec(Claim("no", "pattern"), "pattern", adj=("not patterned", "solid colored"), np=("no pattern", "no print"),
+              pp=("without a print", "without a pattern")))
+    nouns = {"boots": (("boots", "boot"),), "rain boots": (("rain boots", "rain boot"),),
+             "athletic shoes": (("athletic shoes", "athletic shoe"), ("running shoes", "running shoe")),
+             "sneakers": (("sneakers", "sneaker"),), "clogs": (("clogs", "clog"),),
+             "flats": (("flats", "ballet flat"), ("ballet flats", "ballet flat")), "pumps": (("pumps", "pump"),),
+             "high heels": (("high heels", "high heel"),), "stilettos": (("stilettos", "stiletto"),),
+             "wedding shoes": (("wedding shoes", "wedding shoe"), ("bridal shoes", "bridal shoe"))}
+    for cat in CATEGORIES:
+        forms = nouns[cat]
+        adj = tuple(f"p|{pl}" for pl, _ in forms) + tuple(dict.fromkeys(f"s|a {sg}" for _, sg in forms))
+        add(_Spec(Claim("category", cat), "category", adj=adj, nouns=forms))
+    style = {"more formal": (("more formal", "dressier", "more dressy", "more elegant", "!much more formal"),
+                             ("a more formal look", "a dressier look")),
+             "more casual": (("more casual", "less formal", "less dressy", "!much more casual"),
+                             ("a more casual look", "a less formal look")),
+             "more sporty": (("more sporty", "sportier", "more sporty looking"),
+                             ("a sportier look", "a more sporty look")),
+             "less sporty": (("less sporty", "less sporty looking"), ("a less sporty look",)),
+             "more feminine": (("more feminine", "more girly", "girlier"), ("a more feminine look", "a girlier look")),
+             "less feminine": (("less feminine", "less girly"), ("a less feminine look",))}
+    for name, (adj, nps) in style.items():
+        add(_Spec(Claim("style_rel", name), "style", relative=True, adj=adj, np=nps, pp=_with(*nps)))
+    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed"), np=("a backless design",),
+              pp=("with a backless design",), weight=0.5, descriptive=True))
+    return specs
+
+
+_AN = re.compile(r"\ba ([aeiou])")
+
+
+class _Phrase(NamedTuple):
+    text: str
+    words: int
+    number: int  # 0 either, 1 singular only, 2 plural only
+    strong: bool
+
+
+def _phrases(raw: Sequence[str]) -> tuple[_Phrase, ...]:
+    out = []
+    for p in raw:
+        strong = p.startswith("!")
+        p = p.lstrip("!")
+        number = {"s|": 1, "p|": 2}.get(p[:2], 0)
+        if number:
+            p = p[2:]
+        p = _AN.sub(r"an \1", p)
+        out.append(_Phrase(p, len(tokenize(p)), number, strong))
+    return tuple(out)
+
+
+SPECS: tuple[_Spec, ...] = tuple(_build_specs())
+CLAIMS: tuple[Claim, ...] = tuple(s.claim for s in SPECS)
+"""Every claim the grammar can make, in the column order of `claim_matrices`."""
+CLAIM_INDEX: dict[Claim, int] = {c: i for i, c in enumerate(CLAIMS)}
+TOPICS: tuple[str, ...] = ("colour", "heel", "strap_closure", "material_finish", "toe", "shaft_height", "ornaments",
+                           "sole", "pattern", "category", "style", "back")
+_ADJ = tuple(_phrases(s.adj) for s in SPECS)
+_NP = tuple(_phrases(s.np) for s in SPECS)
+_PP = tuple(_phrases(s.pp) for s in SPECS)
+_MOD = tuple(_phrases(s.mod) for s in SPECS)
+_NOUNS = tuple(tuple((_phrases((pl,))[0], _phrases((sg,))[0]) for pl, sg in s.nouns) for s in SPECS)
+_TOPIC_OF = tuple(TOPICS.index(s.topic) for s in SPECS)
+_RELATIVE = np.array([s.relative for s in SPECS])
+_NEGATION = tuple(s.claim.kind == "no" for s in SPECS)
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(w for w in tokenize(text) if w not in ARTICLES)
+
+
+def _build_inventory() -> dict[tuple[str, ...], Claim]:
+    inventory: dict[tuple[str, ...], Claim] = {}
+    for i, spec in enumerate(SPECS):
+        texts = [p.text for group in (_ADJ[i], _NP[i], _PP[i], _MOD[i]) for p in group]
+        texts += [p.text for pair in _NOUNS[i] for p in pair]
+        for text in texts:
+            key = _key(text)
+            if key and key[0] in ("with", "and"):
+                key = key[1:]
+            if not key:
+                continue
+            if inventory.get(key, spec.claim) != spec.claim:
+                raise ValueError(f"phrase {' '.join(key)!r} is ambiguous: {inventory[key]} or {spec.claim}")
+            inventory[key] = spec.claim
+    return inventory
+
+
+PHRASE_INVENTORY: dict[tuple[str, ...], Claim] = _build_inventory()
+"""Token sequence (articles removed) -> the claim it expresses; the parser's whole knowledge."""
+_MAX_PHRASE = max(len(k) for k in PHRASE_INVENTORY)
+GRAMMAR_WORDS: frozenset[str] = frozenset(
+    {w for key in PHRASE_INVENTORY for w in key} | {w for group in (_ADJ, _NP, _PP, _MOD) for spec in group
+                                                     for p in spec for w in tokenize(p.text)}
+    | {"is", "are", "has", "have", "looks", "and", "with", "a", "an", *tokenize(SAME_ITEM_PHRASE)})
+"""Every word the grammar can write (for a vocabulary that covers phrasings a small corpus missed)."""
+
+
+def parse_claims(text: str) -> list[Claim]:
+    """Claims stated in `text`, by greedy longest match against the grammar's phrase inventory.
+
+    Words outside the inventory ("much", "and", "is") are skipped, so the parser also reads
+    captions it did not write, such as a neural captioner's output.
+    """
+    words = [w for w in tokenize(text) if w not in ARTICLES]
+    claims: list[Claim] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+            claim = PHRASE_INVENTORY.get(tuple(words[i:i + n]))
+            if claim is not None:
+                claims.append(claim)
+                i += n
+                break
+        else:
+            i += 1
+    return claims
+
+
+# --------------------------------------------------------------------------------------------------
+# Truth: vectorised for the generator, and an independent scalar check.
+
+_LIGHTNESS = np.array([c.lightness for c in COLOURS])
+_SHINE = np.array([FINISH_SHINE[f] for f in FINISHES])
+_POINT = np.array([TOE_POINTINESS[t] for t in TOE_SHAPES])
+_CODE = {name: {v: i for i, v in enumerate(vocab)} for name, vocab in (
+    ("heel_shape", HEEL_SHAPES), ("toe_shape", TOE_SHAPES), ("shaft_height", SHAFT_HEIGHTS),
+    ("ornament", ORNAMENTS), ("pattern", PATTERNS), ("finish", FINISHES), ("category", CATEGORIES))}
+
+
+def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The columns the claims read, for items `ids`; `styles` is an optional precomputed (N, 10) attribute table."""
+    f = {name: params[name][ids].astype(np.int64) for name in (
+        "category", "primary_colour", "accent_colour", "heel_shape", "toe_shape", "shaft_height", "strap_count",
+        "ornament", "pattern", "finish")}
+    for name in ("laces", "buckle", "fur_trim", "open_back"):
+        f[name] = params[name][ids].astype(bool)
+    f["heel"] = params["heel_height"][ids].astype(np.float64)
+    f["platform"] = params["platform"][ids].astype(np.float64)
+    f["light"] = _LIGHTNESS[f["primary_colour"]]
+    f["shine"] = _SHINE[f["finish"]]
+    f["point"] = _POINT[f["toe_shape"]]
+    scores = styles[ids] if styles is not None else compute_attributes({k: v[ids] for k, v in params.items()})
+    for name in ("formal", "sporty", "feminine"):
+        f[name] = scores[:, ATTRIBUTES.index(name)].astype(np.float64)
+    return f
+
+
+def _onehot(codes: np.ndarray, values: Sequence[int]) -> np.ndarray:
+    return codes[:, None] == np.asarray(values)[None, :]
+
+
+def _col(x: np.ndarray) -> np.ndarray:
+    return x[:, None]
+
+
+_C = _CODE
+# Absolute claims in blocks: (claims, holds(f) -> (n, len(claims)), clearly absent(f) or None for "not holds").
+_ABSOLUTE_BLOCKS: tuple = (
+    ([Claim("colour", c) for c in COLOUR_NAMES], lambda f: _onehot(f["primary_colour"], range(len(COLOURS))), None),
+    ([Claim("sole_colour", c) for c in COLOUR_NAMES], lambda f: _onehot(f["accent_colour"], range(len(COLOURS))),
+     None),
+    ([Claim("heel_shape", h) for h in ("stiletto", "block", "wedge", )] + [Claim("no", "heel")],
+     lambda f: _onehot(f["heel_shape"], [_C["heel_shape"][h] for h in ("stiletto", "block", "wedge", "flat")]), None),
+    ([Claim("toe", t) for t in ("pointed", "round", "open", "closed")],
+     lambda f: np.concatenate([_onehot(f["toe_shape"], [_C["toe_shape"][t] for t in ("pointed", "round", "open")]),
+                               _col(f["toe_shape"] != _C["toe_shape"]["open"])], axis=1), None),
+    ([Claim("shaft", s) for s in ("ankle", "mid-calf", "knee")],
+     lambda f: _onehot(f["shaft_height"], [_C["shaft_height"][s] for s in ("ankle", "mid-calf", "knee")]), None),
+    ([Claim("straps", True), Claim("no", "straps"), Claim("laces", True), Claim("no", "laces"), Claim("buckle", True),
+      Claim("no", "buckle"), Claim("slip_on", True), Claim("fur", True), Claim("no", "fur"), Claim("open_back", True)],
+     lambda f: np.stack([f["strap_count"] > 0, f["strap_count"] == 0, f["laces"], ~f["laces"], f["buckle"],
+                         ~f["buckle"], (f["strap_count"] == 0) & ~f["laces"] & ~f["buckle"], f["fur_trim"],
+                         ~f["fur_trim"], f["open_back"]], axis=1), None),
+    ([Claim("finish", n) for n in FINISHES], lambda f: _onehot(f["finish"], range(len(FINISHES))), None),
+    ([Claim("shiny", True), Claim("no", "shiny")],
+     lambda f: np.stack([f["shine"] >= SHINY_MIN, f["shine"] <= DULL_MAX], axis=1),
+     lambda f: np.stack([f["shine"] <= CLEARLY_SHINY, f["shine"] >= CLEARLY_SHINY], axis=1)),
+    ([Claim("ornament", o) for o in ("bow", "rhinestones", "studs")] + [Claim("no", "ornament")],
+     lambda f: _onehot(f["ornament"], [_C["ornament"][o] for o in ("bow", "rhinestones", "studs", "none")]), None),
+    ([Claim("platform", True)], lambda f: _col(f["platform"] >= PLATFORM_MIN_CM),
+     lambda f: _col(f["platform"] < PLATFORM_ABSENT_CM)),
+    ([Claim("pattern", n) for n in ("leopard", "plaid", "stripes", "floral", "snakeskin")] + [Claim("no", "pattern")],
+     lambda f: _onehot(f["pattern"], [_C["pattern"][n] for n in ("leopard", "plaid", "stripes", "floral", "snakeskin",
+                                                                 "solid")]), None),
+    ([Claim("category", c) for c in CATEGORIES], lambda f: _onehot(f["category"], range(len(CATEGORIES))), None),
+)
+# Relative claims: (claim, feature, sign, threshold): holds when sign * (target - reference) >= threshold.
+_RELATIVE_SPECS: tuple[tuple[Claim, str, int, float], ...] = (
+    (Claim("colour_rel", "darker"), "light", -1, LIGHTNESS_GAP),
+    (Claim("colour_rel", "lighter"), "light", 1, LIGHTNESS_GAP),
+    (Claim("heel_rel", "higher"), "heel", 1, HEEL_GAP_CM),
+    (Claim("heel_rel", "lower"), "heel", -1, HEEL_GAP_CM),
+    (Claim("toe_rel", "more pointy"), "point", 1, POINT_GAP),
+    (Claim("toe_rel", "less pointy"), "point", -1, POINT_GAP),
+    (Claim("shaft_rel", "taller"), "shaft_height", 1, SHAFT_GAP),
+    (Claim("shaft_rel", "shorter"), "shaft_height", -1, SHAFT_GAP),
+    (Claim("straps_rel", "more"), "strap_count", 1, 1),
+    (Claim("straps_rel", "fewer"), "strap_count", -1, 1),
+    (Claim("finish_rel", "more shiny"), "shine", 1, SHINE_GAP),
+    (Claim("finish_rel", "less shiny"), "shine", -1, SHINE_GAP),
+    (Claim("sole_rel", "thicker"), "platform", 1, PLATFORM_GAP_CM),
+    (Claim("sole_rel", "thinner"), "platform", -1, PLATFORM_GAP_CM),
+    *((Claim("style_rel", v), name, sign, STYLE_GAP) for v, (name, sign) in STYLE_ATTRIBUTES.items()),
+)
+_ABSOLUTE_CLAIMS = [c for claims, _, _ in _ABSOLUTE_BLOCKS for c in claims]
+if sorted(map(str, _ABSOLUTE_CLAIMS + [c for c, *_ in _RELATIVE_SPECS])) != sorted(map(str, CLAIMS)):
+    raise AssertionError("the truth tables and the phrase inventory disagree on the set of claims")
+_ABSOLUTE_COLUMNS = np.array([CLAIM_INDEX[c] for c in _ABSOLUTE_CLAIMS])
+_RELATIVE_COLUMNS = np.array([CLAIM_INDEX[c] for c, *_ in _RELATIVE_SPECS])
+_RELATIVE_SIGN = np.array([sign for _, _, sign, _ in _RELATIVE_SPECS], dtype=np.float64)
+_RELATIVE_GAP = np.array([gap for *_, gap in _RELATIVE_SPECS], dtype=np.float64) - 1e-6
+_RELATIVE_FEATURES = sorted({name for _, name, _, _ in _RELATIVE_SPECS})
+_RELATIVE_FEATURE_INDEX = np.array([_RELATIVE_FEATURES.index(name) for _, name, _, _ in _RELATIVE_SPECS])
+
+
+def claim_matrices(params: ShoeParams, targets: np.ndarray, references: np.ndarray,
+                   attributes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(holds, salient, strong), each (B, len(CLAIMS)) bool, columns in the order of CLAIMS.
+
+    holds: the claim is true of the pair; salient: true and worth saying (an absolute claim whose
+    property the reference clearly lacks, or a relative claim); strong: a relative claim whose gap
+    is at least twice its threshold (licenses "much darker"). `attributes` is the catalog's
+    precomputed (N, 10) attribute table, if at hand (saves recomputing the style scores).
+    """
+    targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+    references = np.asarray(references, dtype=np.int64).reshape(-1)
+    b = len(targets)
+    f = _features(params, np.concatenate([targets, references]), attributes)  # rows: targets, then references
+    abs_holds = np.concatenate([fn(f) for _, fn, _ in _ABSOLUTE_BLOCKS], axis=1)
+    abs_absent = np.concatenate([~fn(f) if absent is None else absent(f) for _, fn, absent in _ABSOLUTE_BLOCKS],
+                                axis=1)
+    values = np.stack([f[name].astype(np.float64) for name in _RELATIVE_FEATURES], axis=1)[:, _RELATIVE_FEATURE_INDEX]
+    diff = _RELATIVE_SIGN * (values[:b] - values[b:])
+    holds = np.zeros((b, len(CLAIMS)), dtype=bool)
+    salient = np.zeros_like(holds)
+    strong = np.zeros_like(holds)
+    holds[:, _ABSOLUTE_COLUMNS] = abs_holds[:b]
+    salient[:, _ABSOLUTE_COLUMNS] = abs_holds[:b] & abs_absent[b:]
+    holds[:, _RELATIVE_COLUMNS] = diff >= _RELATIVE_GAP
+    salient[:, _RELATIVE_COLUMNS] = holds[:, _RELATIVE_COLUMNS]
+    strong[:, _RELATIVE_COLUMNS] = diff >= 2 * _RELATIVE_GAP
+    return holds, salient, strong
+
+
+def true_claims(params: ShoeParams, target: int, reference: int) -> list[Claim]:
+    """Every true and salient claim about `target` relative to `reference`, in the order of CLAIMS."""
+    _, salient, _ = claim_matrices(params, np.array([target]), np.array([reference]))
+    return [CLAIMS[j] for j in np.flatnonzero(salient[0])]
+
+
+def _directed(gap: float, value: object, up: str, down: str, threshold: float) -> bool:
+    """A relative claim's check: `up` needs target - reference >= threshold, `down` <= -threshold."""
+    if value == up:
+        return gap >= threshold - 1e-9
+    if value == down:
+        return gap <= -threshold + 1e-9
+    return False
+
+
+def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -> bool:
+    """Whether `claim` is true of the pair, checked directly on the readable parameters.
+
+    Absolute claims are checked on the target alone; relative claims against their thresholds.
+    Written separately from `claim_matrices` so that each checks the other. Unknown claims are false.
+    """
+    t, r = item(params, target), item(params, reference)
+    kind, value = claim.kind, claim.value
+
+    def light(row: dict) -> float:
+        return next(c.lightness for c in COLOURS if c.name == row["primary_colour"])
+
+    def shaft_level(row: dict) -> int:
+        return SHAFT_HEIGHTS.index(row["shaft_height"])
+
+    if kind == "colour":
+        return t["primary_colour"] == value
+    if kind == "sole_colour":
+        return t["accent_colour"] == value
+    if kind == "colour_rel":
+        return _directed(light(t) - light(r), value, "lighter", "darker", LIGHTNESS_GAP)
+    if kind == "heel_rel":
+        return _directed(float(t["heel_height"]) - float(r["heel_height"]), value, "higher", "lower", HEEL_GAP_CM)
+    if kind == "heel_shape":
+        return value != "flat" and t["heel_shape"] == value
+    if kind == "toe":
+        return t["toe_shape"] != "open" if value == "closed" else t["toe_shape"] == value
+    if kind == "toe_rel":
+        gap = TOE_POINTINESS[t["toe_shape"]] - TOE_POINTINESS[r["toe_shape"]]
+        return _directed(gap, value, "more pointy", "less pointy", POINT_GAP)
+    if kind == "shaft":
+        return value != "none" and t["shaft_height"] == value
+    if kind == "shaft_rel":
+        return _directed(shaft_level(t) - shaft_level(r), value, "taller", "shorter", SHAFT_GAP)
+    if kind == "straps_rel":
+        return _directed(int(t["strap_count"]) - int(r["strap_count"]), value, "more", "fewer", 1)
+    if kind == "straps":
+        return value is True and int(t["strap_count"]) > 0
+    if kind in ("laces", "buckle"):
+        return value is True and bool(t[kind])
+    if kind == "fur":
+        return value is True and bool(t["fur_trim"])
+    if kind == "open_back":
+        return value is True and bool(t["open_back"])
+    if kind == "slip_on":
+        return value is True and int(t["strap_count"]) == 0 and not t["laces"] and not t["buckle"]
+    if kind == "finish":
+        return t["finish"] == value
+    if kind == "shiny":
+        return value is True and FINISH_SHINE[t["finish"]] >= SHINY_MIN
+    if kind == "finish_rel":
+        gap = FINISH_SHINE[t["finish"]] - FINISH_SHINE[r["finish"]]
+        return _directed(gap, value, "more shiny", "less shiny", SHINE_GAP)
+    if kind == "ornament":
+        return value != "none" and t["ornament"] == value
+    if kind == "sole_rel":
+        return _directed(float(t["platform"]) - float(r["platform"]), value, "thicker", "thinner", PLATFORM_GAP_CM)
+    if kind == "platform":
+        return value is True and float(t["platform"]) >= PLATFORM_MIN_CM
+    if kind == "pattern":
+        return value != "solid" and t["pattern"] == value
+    if kind == "category":
+        return t["category"] == value
+    if kind == "style_rel" and value in STYLE_ATTRIBUTES:
+        name, sign = STYLE_ATTRIBUTES[str(value)]
+        pair = np.array([target, reference])
+        scores = compute_attributes({column: params[column][pair] for column in params})[:, ATTRIBUTES.index(name)]
+        return sign * (float(scores[0]) - float(scores[1])) >= STYLE_GAP - 1e-6
+    if kind == "no":
+        absent = {"heel": t["heel_shape"] == "flat", "straps": int(t["strap_count"]) == 0, "laces": not t["laces"],
+                  "buckle": not t["buckle"], "shiny": FINISH_SHINE[t["finish"]] <= DULL_MAX,
+                  "fur": not t["fur_trim"], "ornament": t["ornament"] == "none", "pattern": t["pattern"] == "solid"}
+        return bool(absent.get(str(value), False))
+    return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Realisation.
+
+_STRUCTURES = ("are", "is", "have", "has", "other")
+
+
+@dataclass(frozen=True)
+class GrammarConfig:
+    """The mixture the generator samples from; tuned so the corpus matches DESIGN.md section 6."""
+
+    structure_weights: tuple[float, ...] = (0.356, 0.27, 0.162, 0.143, 0.069)
+    """Caption opening: "are", "is" (adjectives), "have", "has" (noun phrases), other (fragments)."""
+    claim_count_weights: tuple[float, ...] = (0.368, 0.474, 0.158)
+    """How many claims a relative caption makes: 1, 2 or 3."""
+    topic_weights: dict[str, float] = field(default_factory=lambda: {
+        "colour": 3.517, "heel": 2.13, "strap_closure": 1.037, "material_finish": 0.789,
+        "toe": 2.237, "shaft_height": 2.442, "ornaments": 1.292, "sole": 0.239, "pattern": 0.763,
+        "category": 1.0, "style": 2.055, "back": 0.3})
+    """How readily each topic is chosen among the topics the pair differs in."""
+    relative_weight: float = 0.363
+    """Weight of a comparative claim against an absolute one within a topic."""
+    negation_weight: float = 0.583
+    """Weight of a negation ("no laces") against other claims within a topic."""
+    length_weights: tuple[float, ...] = (0.0052, 0.2118, 0.1013, 0.2, 1.0, 0.6168, 0.2434, 0.0736, 0.0198, 0.0024,
+                                         0.0005, 0.0003, 0.0002)
+    """Tilt towards each caption length 1..13 words (longer captions are never chosen)."""
+    outright_length_weights: tuple[float, ...] = (0.0, 0.05, 0.2, 0.25, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01, 0.0,
+                                                  0.0, 0.0)
+    """The same tilt for outright descriptions in relative rows."""
+    single_length_weights: tuple[float, ...] = (0.0, 0.0, 0.05, 0.15, 0.2, 0.2, 0.17, 0.12, 0.07, 0.04, 0.0, 0.0,
+                                                0.0)
+    """The same tilt for single-image captions."""
+    outright_different_category: float = 0.7
+    """Chance of describing the target outright when the reference is another category."""
+    outright_same_category: float = 0.075
+    """Same chance when the pair shares a category but differs in at least `outright_min_topics` topics."""
+    outright_min_topics: int = 5
+    comma_weight: float = 0.35
+    """Joiner weights: ", red", " and red", " with laces", " and has laces" (the last only at the end)."""
+    and_weight: float = 1.0
+    with_weight: float = 0.9
+    and_verb_weight: float = 0.45
+
+
+class _Draws:
+    """Uniform numbers from one numpy generator, drawn in blocks (one rng call per 64 numbers)."""
+
+    __slots__ = ("rng", "buf", "pos")
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng, self.buf, self.pos = rng, [], 0
+
+    def u(self) -> float:
+        if self.pos >= len(self.buf):
+            self.buf, self.pos = self.rng.random(64).tolist(), 0
+        self.pos += 1
+        return self.buf[self.pos - 1]
+
+    def pick(self, weights: Sequence[float]) -> int:
+        """Index drawn with probability proportional to `weights` (which must not all be zero)."""
+        x = self.u() * sum(weights)
+        for i, w in enumerate(weights):
+            x -= w
+            if x < 0 and w > 0:
+                return i
+        return max(i for i, w in enumerate(weights) if w > 0)
+
+
+class _Option(NamedTuple):
+    text: str
+    words: int
+    weight: float
+    claims: tuple[Claim, ...]
+
+
+def _sample_slots(slots: list[list[_Option]], length_weights: Sequence[float], draws: _Draws) -> list[_Option]:
+    """One option per slot, a combination drawn with probability proportional to the product of its
+    options' weights times `length_weights` of its total length in words (1-based)."""
+    masses = [{0: 1.0}]
+    for options in slots:
+        nxt: dict[int, float] = {}
+        for total, mass in masses[-1].items():
+            for o in options:
+                nxt[total + o.words] = nxt.get(total + o.words, 0.0) + mass * o.weight
+        masses.append(nxt)
+    totals = [n for n, m in masses[-1].items() if m > 0]
+    weights = [masses[-1][n] * (length_weights[n - 1] if 0 < n <= len(length_weights) else 0.0) for n in totals]
+    if not any(weights):
+        weights = [masses[-1][n] / (1 + abs(n - 5)) for n in totals]
+    remaining = totals[draws.pick(weights)]
+    chosen: list[_Option] = []
+    for i in range(len(slots) - 1, -1, -1):
+        before = masses[i]
+        w = [o.weight * before.get(remaining - o.words, 0.0) for o in slots[i]]
+        o = slots[i][draws.pick(w)]
+        chosen.append(o)
+        remaining -= o.words
+    return chosen[::-1]
+
+
+def _article(text: str) -> str:
+    return "an" if text[:1] in "aeiou" else "a"
+
+
+class CaptionGrammar:
+    """Relative captions for batches of (target, reference) pairs; seeded, never false.
+
+    >>> g = CaptionGrammar(seed=0)
+    >>> g.describe(params, np.array([3]), np.array([7]))  # doctest: +SKIP
+    ['are red with a higher heel']
+    """
+
+    def __init__(self, seed: int = 0, config: GrammarConfig | None = None):
+        self.config = config or GrammarConfig()
+        self.rng = make_rng(seed, "language", "grammar")
+        cfg = self.config
+        self._claim_weight = [
+            s.weight * (cfg.relative_weight if s.relative else 1.0) * (cfg.negation_weight if _NEGATION[i] else 1.0)
+            for i, s in enumerate(SPECS)]
+        self._topic_weight = [cfg.topic_weights.get(t, 1.0) for t in TOPICS]
+        self._attribute_cache: tuple[ShoeParams, np.ndarray] | None = None
+
+    def _attributes(self, params: ShoeParams) -> np.ndarray:
+        """The attribute table of `params`, computed once per parameter table this grammar is used with."""
+        if self._attribute_cache is None or self._attribute_cache[0] is not params:
+            self._attribute_cache = (params, compute_attributes(params))
+        return self._attribute_cache[1]
+
+    # -- public batch API -------------------------------------------------------------------------
+
+    def describe(self, params: ShoeParams, targets: np.ndarray, references: np.ndarray,
+                 rng: np.random.Generator | None = None,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        """Caption text for each pair (see describe_with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe_with_claims(params, targets, references, rng, rngs)]
+
+    def describe_with_claims(self, params: ShoeParams, targets: np.ndarray, references: np.ndarray,
+                             rng: np.random.Generator | None = None,
+                             rngs: Sequence[np.random.Generator] | None = None) -> list[Caption]:
+        """Caption and claims for each pair. Randomness: `rngs` (one generator per row, so a row's
+        caption depends only on its own generator), else `rng`, else the grammar's own generator."""
+        targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+        references = np.asarray(references, dtype=np.int64).reshape(-1)
+        if len(targets) != len(references):
+            raise ValueError(f"got {len(targets)} targets but {len(references)} references")
+        if rngs is not None and len(rngs) != len(targets):
+            raise ValueError(f"got {len(rngs)} generators for {len(targets)} pairs")
+        if len(targets) == 0:
+            return []
+        holds, salient, strong = claim_matrices(params, targets, references, self._attributes(params))
+        same_category = params["category"][targets] == params["category"][references]
+        shared = None if rngs is not None else _Draws(rng if rng is not None else self.rng)
+        out = []
+        for b in range(len(targets)):
+            draws = _Draws(rngs[b]) if rngs is not None else shared
+            if targets[b] == references[b]:
+                out.append(Caption(SAME_ITEM_PHRASE, ()))
+                continue
+            out.append(self._relative(draws, holds[b], salient[b], strong[b], bool(same_category[b])))
+        return out
+
+    def describe_single(self, params: ShoeParams, targets: np.ndarray,
+                        rng: np.random.Generator | None = None) -> list[Caption]:
+        """Outright descriptions of each target alone ("are tan suede ankle boots with a bow").
+
+        Only absolute claims are used, so the caption is true against any reference.
+        """
+        targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+        holds, _, _ = claim_matrices(params, targets, targets, self._attributes(params))
+        draws = _Draws(rng if rng is not None else self.rng)
+        return [self._outright(draws, holds[b], np.flatnonzero(holds[b] & ~_RELATIVE).tolist(),
+                               self.config.single_length_weights, single=True) for b in range(len(targets))]
+
+    # -- one caption ------------------------------------------------------------------------------
+
+    def _relative(self, draws: _Draws, holds: np.ndarray, salient: np.ndarray, strong: np.ndarray,
+                  same_category: bool) -> Caption:
+        cfg = self.config
+        avail = np.flatnonzero(salient).tolist()
+        by_topic: dict[int, list[int]] = {}
+        for j in avail:
+            by_topic.setdefault(_TOPIC_OF[j], []).append(j)
+        if not avail:
+            return self._outright(draws, holds, np.flatnonzero(holds & ~_RELATIVE).tolist(),
+                                  cfg.outright_length_weights, single=False)
+        p_outright = (cfg.outright_different_category if not same_category
+                      else cfg.outright_same_category if len(by_topic) >= cfg.outright_min_topics else 0.0)
+        if p_outright and draws.u() < p_outright:
+            caption = self._outright(draws, holds, avail, cfg.outright_length_weights, single=False)
+            if any(salient[CLAIM_INDEX[c]] for c in caption.claims):
+                return caption
+        k_weights = cfg.claim_count_weights[: len(by_topic)]
+        k = 1 + draws.pick(k_weights)
+        topics = list(by_topic)
+        chosen: list[int] = []
+        for _ in range(k):
+            t = topics.pop(draws.pick([self._topic_weight[t] for t in topics]))
+            members = by_topic[t]
+            chosen.append(members[draws.pick([self._claim_weight[j] for j in members])])
+        structure = _STRUCTURES[draws.pick(cfg.structure_weights)]
+        return self._realise(draws, chosen, structure, strong)
+
+    def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: np.ndarray) -> Caption:
+        cfg = self.config
+
+        def usable(phrases: tuple[_Phrase, ...], j: int, number: int = 0) -> list[_Phrase]:
+            return [p for p in phrases if (not p.strong or strong[j]) and (not number or p.number in (0, number))]
+
+        fragment = structure == "other"
+        if fragment:
+            structure = ("are", "have", "with", "looks")[draws.pick((0.45, 0.3, 0.15, 0.1))]
+        family = {"are": "adj", "is": "adj", "looks": "adj", "have": "np", "has": "np", "with": "pp"}[structure]
+        number = 1 if structure in ("is", "has", "looks") else 2
+        form = {"adj": _ADJ, "np": _NP, "pp": _PP}
+        heads = [j for j in chosen if usable(form[family][j], j, number)]
+        for fallback in (("is", "adj"), ("has", "np")) if not heads else ():
+            structure, family = fallback[0] if number == 1 else {"is": "are", "has": "have"}[fallback[0]], fallback[1]
+            heads, fragment = [j for j in chosen if usable(form[family][j], j, number)], False
+            if heads:
+                break
+        if not heads:
+            raise AssertionError(f"claims {[str(CLAIMS[j]) for j in chosen]} have no usable phrasing")
+        first = heads[draws.pick([1.0] * len(heads))]
+        rest = [j for j in chosen if j != first]
+        list_form = _ADJ if family == "adj" else _NP
+        middle = [j for j in rest if usable(list_form[j], j, number) or usable(_PP[j], j)]
+        order = [first, *middle, *[j for j in rest if j not in middle][:1]]
+        verb = "" if fragment and structure in ("are", "have", "with") else structure + " "
+        cop = "is" if number == 1 else "are"
+        pos = "has" if number == 1 else "have"
+        slots: list[list[_Option]] = [[_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[first],))
+                                       for p in usable(form[family][first], first, number)]]
+        for pos_in, j in enumerate(order[1:], start=2):
+            last = pos_in == len(order)
+            claim = (CLAIMS[j],)
+            opts: list[_Option] = []
+            comma = cfg.comma_weight * (0.2 if last else 2.0)
+            if family in ("adj",):
+                for p in usable(_ADJ[j], j, number):
+                    opts.append(_Option(", " + p.text, p.words, comma, claim))
+                    opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
+                for p in usable(_NP[j], j) if last else ():
+                    opts.append(_Option(f" and {pos} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
+            else:
+                for p in usable(_NP[j], j):
+                    opts.append(_Option(", " + p.text, p.words, comma, claim))
+                    opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
+                for p in usable(_ADJ[j], j, number) if last and family == "np" else ():
+                    opts.append(_Option(f" and {cop} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
+            for p in usable(_PP[j], j):
+                opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
+            if opts:
+                slots.append(_spread(opts))
+        chosen_opts = _sample_slots(slots, cfg.length_weights, draws)
+        text = "".join(o.text for o in chosen_opts)
+        return Caption(text, tuple(c for o in chosen_opts for c in o.claims))
+
+    def _outright(self, draws: _Draws, holds: np.ndarray, avail: list[int], length_weights: Sequence[float],
+                  single: bool) -> Caption:
+        """ "are tan suede ankle boots [with a bow]": colour, material or pattern, shaft, category noun, one PP."""
+        true = set(np.flatnonzero(holds).tolist())
+        cat = next(j for j in true if CLAIMS[j].kind == "category")
+        plural = draws.u() < 0.8
+        colour = next(j for j in true if CLAIMS[j].kind == "colour")
+        pattern = [j for j in true if CLAIMS[j].kind == "pattern"]
+        material = pattern or [j for j in true if CLAIMS[j].kind == "finish"]
+        shaft = [j for j in true if CLAIMS[j].kind == "shaft"] if CLAIMS[cat].value in ("boots", "rain boots") else []
+        empty = _Option("", 0, 1.0, ())
+        slots = [[_Option("are " if plural else "is a ", 1 if plural else 2, 1.0, ())],
+                 [empty, *(_Option(p.text + " ", p.words, 2.0 / len(_MOD[colour]), (CLAIMS[colour],))
+                           for p in _MOD[colour])]]
+        if material:
+            m = material[0]
+            slots.append([_Option("", 0, 1.5, ()), *(_Option(p.text + " ", p.words, 1.0 / len(_MOD[m]), (CLAIMS[m],))
+                                                      for p in _MOD[m])])
+        if shaft:
+            s = shaft[0]
+            slots.append([_Option("", 0, 0.6, ()),
+                          *(_Option(p.text + " ", p.words, 1.0, (CLAIMS[s],)) for p in _MOD[s])])
+        nouns = [pair[0] if plural else pair[1] for pair in _NOUNS[cat]]
+        slots.append([_Option(n.text, n.words, 1.0 / len(nouns), (CLAIMS[cat],)) for n in nouns])
+        used_topics = {_TOPIC_OF[j] for j in (cat, colour, *material, *shaft)}
+        extras = [j for j in avail if _TOPIC_OF[j] not in used_topics and _PP[j]
+                  and (SPECS[j].descriptive or (SPECS[j].relative and not single))]
+        pp_slot = [_Option("", 0, 1.0, ())]
+        for j in extras:
+            phrases = [p for p in _PP[j] if not p.strong]
+            pp_slot += [_Option(" " + p.text, p.words, 1.2 / len(extras) / len(phrases), (CLAIMS[j],)) for p in phrases]
+        slots.append(pp_slot)
+        chosen = _sample_slots(slots, length_weights, draws)
+        text = "".join(o.text for o in chosen)
+        if not plural:
+            rest = text[len("is a "):]
+            text = f"is {_article(rest)} {rest}"
+        return Caption(text, tuple(c for o in chosen for c in o.claims))
+
+
+def _spread(options: list[_Option]) -> list[_Option]:
+    """Share each joiner's weight among its phrasings, so a claim with many phrasings is not favoured."""
+    count: dict[str, int] = {}
+    for o in options:
+        count[_joiner(o.text)] = count.get(_joiner(o.text), 0) + 1
+    return [o._replace(weight=o.weight / count[_joiner(o.text)]) for o in options]
+
+
+def _joiner(text: str) -> str:
+    """The joining words in front of a slot's phrase (", ", " and ", " and has ", " with ", ...)."""
+    if text.startswith(", "):
+        return ","
+    parts = text.split()
+    if parts and parts[0] == "and":
+        return "and " + parts[1] if len(parts) > 1 and parts[1] in ("is", "are", "has", "have") else "and"
+    return parts[0] if parts else ""
