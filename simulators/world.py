@@ -48,16 +48,20 @@ def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: Art
 
 def load_vocabulary(catalog: Catalog, config: CorpusConfig | None = None,
                     cache: ArtifactCache | None = None) -> Vocabulary:
-    """The vocabulary of the train corpus of `catalog` (every word type it uses)."""
+    """The vocabulary of the train corpus of `catalog` plus every word the attribute users can say."""
     config = config or CorpusConfig()
     if config.split != "train":
         raise ValueError("the vocabulary is built from the train split's corpus")
     cache = cache or ArtifactCache()
 
     def write(staging: Path) -> dict:
-        vocab = Vocabulary.build(load_corpus(catalog, config, cache).captions)
+        from simulators.users import ATTRIBUTE_FEEDBACK_WORDS
+
+        texts = [*load_corpus(catalog, config, cache).captions, " ".join(sorted(ATTRIBUTE_FEEDBACK_WORDS))]
+        vocab = Vocabulary.build(texts)
         (staging / "vocabulary.json").write_text(vocab.to_json(), encoding="utf-8")
         return {"words": len(vocab), "sha256": vocab.content_hash}
 
-    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, **asdict(config)}, write)
+    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, "with": "attribute-words", **asdict(config)},
+                              write)
     return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))
