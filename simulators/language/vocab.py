@@ -51,12 +51,15 @@ class Vocabulary:
         self.index = {w: i for i, w in enumerate(self.words)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 1) -> Vocabulary:
-        """Vocabulary of every word seen at least `min_count` times, most frequent first (ties alphabetical)."""
+    def build(cls, texts: Iterable[str], min_count: int = 1, extra_words: Iterable[str] = ()) -> Vocabulary:
+        """Vocabulary of every word seen at least `min_count` times, most frequent first (ties alphabetical),
+        then any of `extra_words` not yet in it (e.g. words a user can say that the corpus happens to miss)."""
         counts = Counter(w for t in texts for w in tokenize(t))
         kept = sorted((w for w, c in counts.items() if c >= min_count and w not in SPECIAL_TOKENS),
                       key=lambda w: (-counts[w], w))
-        return cls([*SPECIAL_TOKENS, *kept])
+        seen = set(kept) | set(SPECIAL_TOKENS)
+        extra = sorted({w for text in extra_words for w in tokenize(text)} - seen)
+        return cls([*SPECIAL_TOKENS, *kept, *extra])
 
     def __len__(self) -> int:
         return len(self.words)

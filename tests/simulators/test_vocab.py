@@ -84,6 +84,8 @@ def test_decode_stops_at_eos_and_skips_padding(vocab):
 def test_build_orders_by_frequency_and_respects_min_count():
     vocab = Vocabulary.build(["red red blue", "red blue green"], min_count=2)
     assert vocab.words == [*SPECIAL_TOKENS, "red", "blue"]
+    vocab = Vocabulary.build(["red red blue"], extra_words=["zebra", "Blue", "high-heeled"])
+    assert vocab.words == [*SPECIAL_TOKENS, "red", "blue", "high-heeled", "zebra"]
 
 
 def test_json_round_trip_and_hash(vocab, tmp_path):
