@@ -1,0 +1,129 @@
+"""Simulated shoppers behind one batched interface.
+
+A user looks at the target it has in mind and the image it was shown, and says in text how the
+target differs. `describe(target_ids, candidate_ids, rngs=None)` answers a whole batch at once
+(ids are catalog indices). Randomness: with `rngs` (one generator per row, as the environment
+passes its per-dialog generators) row b's answer depends only on rngs[b]; without, the user's own
+generator, seeded at construction and by `reset(seed)`. When the candidate is the target, every
+user answers the fixed phrase SAME_ITEM_PHRASE.
+
+- `GrammarUser`: relative captions from the caption grammar (the human proxy).
+- `AttributeUser`: WhittleSearch-style relative-attribute feedback ("more shiny less pointy").
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES
+from simulators.catalog.params import ShoeParams
+from simulators.language.grammar import SAME_ITEM_PHRASE, CaptionGrammar, GrammarConfig
+from simulators.seeding import make_rng
+
+ATTRIBUTE_COUNTS = (1, 3, 10)
+ATTRIBUTE_FEEDBACK_WORDS: frozenset[str] = frozenset(
+    {"more", "less", "as", *(ATTRIBUTE_WORDS[a] for a in ATTRIBUTES), *SAME_ITEM_PHRASE.split()})
+"""Every word an AttributeUser can say (for building a vocabulary that covers it)."""
+
+
+class User(ABC):
+    """A simulated shopper: batched relative feedback about shown images."""
+
+    @abstractmethod
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        """One feedback text per row: how target_ids[b] differs from candidate_ids[b]."""
+
+    @abstractmethod
+    def reset(self, seed: int) -> None:
+        """Reseed the user's own generator (used when `rngs` is not given)."""
+
+
+def _pairs(target_ids: Any, candidate_ids: Any, rngs: Sequence[np.random.Generator] | None,
+           n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    targets = np.asarray(target_ids, dtype=np.int64).reshape(-1)
+    candidates = np.asarray(candidate_ids, dtype=np.int64).reshape(-1)
+    if len(targets) != len(candidates):
+        raise ValueError(f"got {len(targets)} targets but {len(candidates)} candidates")
+    if rngs is not None and len(rngs) != len(targets):
+        raise ValueError(f"got {len(rngs)} generators for {len(targets)} rows")
+    for name, ids in (("target", targets), ("candidate", candidates)):
+        if len(ids) and (ids.min() < 0 or ids.max() >= n_items):
+            raise ValueError(f"{name} ids must be catalog indices in [0, {n_items}), got range "
+                             f"[{ids.min()}, {ids.max()}]")
+    return targets, candidates
+
+
+class GrammarUser(User):
+    """The caption grammar as a shopper: true, human-like relative captions ("are red with a higher heel")."""
+
+    def __init__(self, params: ShoeParams, seed: int = 0, config: GrammarConfig | None = None):
+        self.params = params
+        self.n_items = len(params["category"])
+        self.grammar = CaptionGrammar(seed, config)
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "grammar")
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        return self.grammar.describe(self.params, targets, candidates, rng=self.rng, rngs=rngs)
+
+
+class AttributeUser(User):
+    """Relative-attribute feedback: each turn `n_attributes` of the ten WhittleSearch attributes, in
+    their fixed order, each as "more X" / "less X" than the shown image, or "as X" when the scores
+    differ by at most `tolerance`. Example with 3 attributes: "more pointy as shiny less formal"."""
+
+    def __init__(self, attributes: np.ndarray, n_attributes: int = 3, seed: int = 0, tolerance: float = 0.05):
+        attributes = np.asarray(attributes, dtype=np.float32)
+        if attributes.ndim != 2 or attributes.shape[1] != len(ATTRIBUTES):
+            raise ValueError(f"attributes must be (N, {len(ATTRIBUTES)}), got {attributes.shape}")
+        if n_attributes not in ATTRIBUTE_COUNTS:
+            raise ValueError(f"n_attributes must be one of {ATTRIBUTE_COUNTS}, got {n_attributes}")
+        if not tolerance >= 0:
+            raise ValueError(f"tolerance must be non-negative, got {tolerance}")
+        self.attributes, self.n_attributes, self.tolerance = attributes, n_attributes, float(tolerance)
+        self.n_items = len(attributes)
+        words = [ATTRIBUTE_WORDS[a] for a in ATTRIBUTES]
+        self._phrases = [[f"less {w}", f"as {w}", f"more {w}"] for w in words]
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "attributes", self.n_attributes)
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        b, k = len(targets), len(ATTRIBUTES)
+        if b == 0:
+            return []
+        keys = self.rng.random((b, k)) if rngs is None else np.stack([r.random(k) for r in rngs])
+        chosen = np.sort(np.argsort(keys, axis=1)[:, : self.n_attributes], axis=1)  # (B, n)
+        diff = self.attributes[targets] - self.attributes[candidates]  # (B, 10)
+        sign = np.where(diff > self.tolerance, 2, np.where(diff < -self.tolerance, 0, 1))
+        picked = np.take_along_axis(sign, chosen, axis=1)
+        phrases = self._phrases
+        same = targets == candidates
+        return [SAME_ITEM_PHRASE if same[row] else " ".join(phrases[a][s] for a, s in zip(attrs, signs, strict=True))
+                for row, (attrs, signs) in enumerate(zip(chosen.tolist(), picked.tolist(), strict=True))]
+
+
+def make_user(name: str, catalog: Any, seed: int = 0) -> User:
+    """A user by name for a catalog (anything with `.params` and `.attributes`).
+
+    Names: "grammar"; "attributes-1", "attributes-3", "attributes-10".
+    """
+    if name == "grammar":
+        if getattr(catalog, "params", None) is None:
+            raise ValueError("the grammar user needs a catalog with generative parameters")
+        return GrammarUser(catalog.params, seed)
+    if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
+        return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
+    raise ValueError(f"unknown user {name!r}; expected 'grammar' or 'attributes-N' with N in {ATTRIBUTE_COUNTS}")
