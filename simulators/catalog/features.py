@@ -175,8 +175,17 @@ class PCAProjection:
         t = t.double()
         mean = t.mean(0)
         centred = t - mean
-        cov = centred.T @ centred / (n - 1)
-        evals, evecs = torch.linalg.eigh(cov)
+        if n > c:
+            cov = centred.T @ centred / (n - 1)  # (C, C)
+            try:
+                evals, evecs = torch.linalg.eigh(cov)
+            except torch.linalg.LinAlgError:  # LAPACK can fail on rank-deficient covariances; SVD does not
+                evals, evecs = None, None
+        else:
+            evals, evecs = None, None
+        if evecs is None:
+            _, sing, vh = torch.linalg.svd(centred, full_matrices=False)  # fewer rows than channels: thin SVD
+            evals, evecs = sing**2 / (n - 1), vh.T
         order = torch.argsort(evals, descending=True)[:dim]
         comps = evecs[:, order].T  # (dim, C)
         # Eigenvector signs are arbitrary; fix them so CPU and CUDA fits agree.
