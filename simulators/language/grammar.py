@@ -139,24 +139,30 @@ def _build_specs() -> list[_Spec]:
     add = specs.append
     for c in COLOUR_NAMES:
         add(_Spec(Claim("colour", c), "colour",
-                  adj=(c, f"{c} in color", f"{c} in colour", f"all {c}", f"{c} colored", f"a {c} color"),
-                  np=(f"a {c} color", f"a {c} colour"), mod=(c,)))
+                  adj=(c, f"{c} in color", f"{c} in colour", f"all {c}", f"{c} colored", f"a {c} color",
+                       f"mostly {c}", f"{c} toned", f"a {c} shade"),
+                  np=(f"a {c} color", f"a {c} colour", f"a {c} tone", f"a {c} shade"), mod=(c,)))
     for word in ("darker", "lighter"):
         add(_Spec(Claim("colour_rel", word), "colour", relative=True,
                   adj=(word, f"!much {word}", f"{word} in color", f"{word} in colour", f"a {word} color",
-                       f"a {word} shade", f"!a lot {word}", f"slightly {word}"),
-                  np=(f"a {word} color", f"a {word} colour", f"a {word} shade", f"!a much {word} color")))
+                       f"a {word} shade", f"!a lot {word}", f"slightly {word}", f"a bit {word}", f"a little {word}",
+                       f"somewhat {word}", f"!way {word}", f"{word} toned", f"{word} overall"),
+                  np=(f"a {word} color", f"a {word} colour", f"a {word} shade", f"!a much {word} color",
+                      f"a {word} tone", f"a slightly {word} color")))
     add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
-              adj=("higher", "higher heeled", "!much higher", "!a lot higher"),
-              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel"),
+              adj=("higher", "higher heeled", "!much higher", "!a lot higher", "a bit higher", "slightly higher"),
+              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel",
+                  "a bigger heel", "a slightly higher heel", "!a way higher heel"),
               pp=_with("a higher heel", "higher heels", "!a much higher heel")))
     add(_Spec(Claim("heel_rel", "lower"), "heel", relative=True,
-              adj=("lower", "lower heeled", "!much lower", "flatter"),
-              np=("a lower heel", "lower heels", "a smaller heel", "!a much lower heel", "less of a heel"),
+              adj=("lower", "lower heeled", "!much lower", "flatter", "a bit lower", "slightly lower"),
+              np=("a lower heel", "lower heels", "a smaller heel", "!a much lower heel", "less of a heel",
+                  "a flatter heel", "a slightly lower heel"),
               pp=_with("a lower heel", "lower heels", "a smaller heel")))
     heel_np = {"stiletto": ("a stiletto heel", "stiletto heels", "a thin heel", "a skinny heel",
-                            "a thin stiletto heel"),
-               "block": ("a block heel", "a chunky heel", "chunky heels", "a thick heel", "a wide heel"),
+                            "a thin stiletto heel", "a spike heel", "a pencil heel", "a needle heel"),
+               "block": ("a block heel", "a chunky heel", "chunky heels", "a thick heel", "a wide heel",
+                         "a stacked heel", "a sturdy heel", "a square heel"),
                "wedge": ("a wedge heel", "wedge heels", "a wedge")}
     heel_adj = {"stiletto": ("stiletto heeled",), "block": ("block heeled", "chunky heeled"),
                 "wedge": ("s|a wedge", "p|wedges", "wedge heeled")}
@@ -165,12 +171,14 @@ def _build_specs() -> list[_Spec]:
                   pp=_with(*heel_np[shape]), descriptive=True))
     add(_Spec(Claim("no", "heel"), "heel", adj=("flat", "completely flat"), np=("no heel", "no heels"),
               pp=("without a heel", "with no heel")))
-    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed"), "round": ("round toed", "rounded"),
-               "open": ("open toed", "open toe", "peep toe"), "closed": ("closed toed", "closed toe")}
-    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes"),
-              "round": ("a round toe", "a rounded toe", "round toes"),
-              "open": ("an open toe", "open toes", "a peep toe"),
-              "closed": ("a closed toe", "closed toes", "a covered toe")}
+    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed", "sharply pointed"),
+               "round": ("round toed", "rounded", "rounded at the front"),
+               "open": ("open toed", "open toe", "peep toe", "toeless", "open at the front"),
+               "closed": ("closed toed", "closed toe", "closed at the front")}
+    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes", "a sharp toe", "a pointed front"),
+              "round": ("a round toe", "a rounded toe", "round toes", "a rounded front"),
+              "open": ("an open toe", "open toes", "a peep toe", "exposed toes"),
+              "closed": ("a closed toe", "closed toes", "a covered toe", "a closed front")}
     for toe in ("pointed", "round", "open", "closed"):
         add(_Spec(Claim("toe", toe), "toe", adj=toe_adj[toe], np=toe_np[toe], pp=_with(*toe_np[toe]),
                   descriptive=toe in ("pointed", "open"), weight=0.5 if toe == "closed" else 1.0))
@@ -180,116 +188,145 @@ def _build_specs() -> list[_Spec]:
     add(_Spec(Claim("toe_rel", "less pointy"), "toe", relative=True,
               adj=("less pointy", "less pointed"), np=("a less pointy toe", "a less pointed toe"),
               pp=_with("a less pointy toe")))
-    shaft = {"ankle": (("ankle high", "ankle length", "ankle height"), ("an ankle-high shaft",), ("ankle",)),
-             "mid-calf": (("mid-calf", "calf length", "mid-calf length", "calf high"), ("a mid-calf shaft",),
-                          ("mid-calf",)),
-             "knee": (("knee-high", "knee high", "knee length"), ("a knee-high shaft", "a shaft up to the knee"),
-                      ("knee-high",))}
+    shaft = {"ankle": (("ankle high", "ankle length", "ankle height", "ankle-high", "up to the ankle"),
+                       ("an ankle-high shaft", "an ankle length shaft"), ("ankle",)),
+             "mid-calf": (("mid-calf", "calf length", "mid-calf length", "calf high", "up to mid-calf"),
+                          ("a mid-calf shaft", "a calf length shaft"), ("mid-calf",)),
+             "knee": (("knee-high", "knee high", "knee length", "up to the knee"),
+                      ("a knee-high shaft", "a shaft up to the knee", "a knee length shaft"), ("knee-high",))}
     for level, (adj, nps, mod) in shaft.items():
         add(_Spec(Claim("shaft", level), "shaft_height", adj=adj, np=nps, pp=_with(*nps), mod=mod))
     for word, longer in (("taller", ("longer on the leg", "a longer shaft")), ("shorter", ())):
         add(_Spec(Claim("shaft_rel", word), "shaft_height", relative=True,
                   adj=(word, f"!much {word}", f"{word} on the leg", *longer[:1]),
                   np=(f"a {word} shaft", f"!a much {word} shaft", *longer[1:]), pp=_with(f"a {word} shaft")))
-    add(_Spec(Claim("straps_rel", "more"), "strap_closure", relative=True, adj=("strappier", "more strappy"),
-              np=("more straps", "an extra strap"), pp=_with("more straps", "an extra strap")))
+    add(_Spec(Claim("straps_rel", "more"), "strap_closure", relative=True,
+              adj=("strappier", "more strappy", "more strapped"),
+              np=("more straps", "an extra strap", "another strap", "more strapping"),
+              pp=_with("more straps", "an extra strap", "another strap")))
     add(_Spec(Claim("straps_rel", "fewer"), "strap_closure", relative=True, adj=("less strappy",),
-              np=("fewer straps", "less straps"), pp=_with("fewer straps")))
-    add(_Spec(Claim("straps", True), "strap_closure", adj=("strappy", "strapped"), np=("a strap", "straps"),
-              pp=_with("a strap", "straps"), descriptive=True))
-    add(_Spec(Claim("no", "straps"), "strap_closure", adj=("strapless",), np=("no straps", "no strap"),
+              np=("fewer straps", "less straps", "one strap less"), pp=_with("fewer straps")))
+    add(_Spec(Claim("straps", True), "strap_closure", adj=("strappy", "strapped"),
+              np=("a strap", "straps", "a strap across the foot", "a strap over the top"),
+              pp=_with("a strap", "straps", "a strap across the foot"), descriptive=True))
+    add(_Spec(Claim("no", "straps"), "strap_closure", adj=("strapless",),
+              np=("no straps", "no strap", "no straps at all"),
               pp=("without straps", "without a strap", "with no straps")))
-    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up"),
-              np=("laces", "shoelaces", "shoe laces"), pp=_with("laces", "shoelaces"), descriptive=True))
+    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up", "laced up"),
+              np=("laces", "shoelaces", "shoe laces", "shoestrings", "laces in front"),
+              pp=_with("laces", "shoelaces", "shoestrings"), descriptive=True))
     add(_Spec(Claim("no", "laces"), "strap_closure", adj=("not lace-up",), np=("no laces",),
               pp=("without laces", "with no laces")))
-    add(_Spec(Claim("buckle", True), "strap_closure", adj=("buckled",), np=("a buckle", "buckles", "a buckle closure"),
-              pp=_with("a buckle", "buckles", "a buckle closure"), descriptive=True))
+    add(_Spec(Claim("buckle", True), "strap_closure", adj=("buckled",),
+              np=("a buckle", "buckles", "a buckle closure", "a metal buckle", "a buckle on the side"),
+              pp=_with("a buckle", "buckles", "a buckle closure", "a metal buckle"), descriptive=True))
     add(_Spec(Claim("no", "buckle"), "strap_closure", np=("no buckle", "no buckles"),
               pp=("without a buckle", "without buckles")))
     add(_Spec(Claim("slip_on", True), "strap_closure", adj=("slip-on", "slip on", "s|a slip-on", "p|slip-ons")))
-    finish = {"matte": (("matte",), ("a matte finish", "a matte look"), ("matte",)),
-              "suede": (("suede", "made of suede"), ("a suede finish", "suede material", "a suede texture"),
-                        ("suede",)),
-              "leather": (("leather", "made of leather", "smooth leather"), ("a leather finish", "leather material"),
-                          ("leather",)),
-              "patent": (("patent", "patent leather", "made of patent leather"),
-                         ("a patent finish", "a patent leather finish"), ("patent leather", "patent")),
-              "metallic": (("metallic", "metallic looking"), ("a metallic finish", "a metallic look",
-                                                               "a metallic sheen"), ("metallic",))}
+    finish = {"matte": (("matte", "matte looking"), ("a matte finish", "a matte look", "a matte texture"), ("matte",)),
+              "suede": (("suede", "made of suede", "suede like", "soft suede"),
+                        ("a suede finish", "suede material", "a suede texture", "a fuzzy suede texture"), ("suede",)),
+              "leather": (("leather", "made of leather", "smooth leather", "real leather"),
+                          ("a leather finish", "leather material", "a smooth leather look"), ("leather",)),
+              "patent": (("patent", "patent leather", "made of patent leather", "glossy patent"),
+                         ("a patent finish", "a patent leather finish", "a patent look"), ("patent leather", "patent")),
+              "metallic": (("metallic", "metallic looking", "shimmery", "foil like"),
+                           ("a metallic finish", "a metallic look", "a metallic sheen", "a shimmery finish"),
+                           ("metallic",))}
     for name, (adj, nps, mod) in finish.items():
         add(_Spec(Claim("finish", name), "material_finish", adj=adj, np=nps, pp=_with(*nps), mod=mod))
-    add(_Spec(Claim("shiny", True), "material_finish", adj=("shiny", "glossy", "very shiny"),
-              np=("a shiny finish", "a glossy finish", "a shiny look"), pp=_with("a shiny finish", "a glossy finish")))
-    add(_Spec(Claim("no", "shiny"), "material_finish", adj=("not shiny", "not glossy", "dull"), np=("no shine",),
-              pp=("without shine", "without the shine")))
+    add(_Spec(Claim("shiny", True), "material_finish", adj=("shiny", "glossy", "very shiny", "very glossy"),
+              np=("a shiny finish", "a glossy finish", "a shiny look", "a high shine"),
+              pp=_with("a shiny finish", "a glossy finish", "a high shine")))
+    add(_Spec(Claim("no", "shiny"), "material_finish", adj=("not shiny", "not glossy", "dull", "dull looking"),
+              np=("no shine", "no shine at all"), pp=("without shine", "without the shine", "without any shine")))
     add(_Spec(Claim("finish_rel", "more shiny"), "material_finish", relative=True,
-              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier"),
-              np=("a shinier finish", "more shine", "a glossier finish"), pp=_with("a shinier finish", "more shine")))
+              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier", "shinier looking"),
+              np=("a shinier finish", "more shine", "a glossier finish", "a glossier look"),
+              pp=_with("a shinier finish", "more shine")))
     add(_Spec(Claim("finish_rel", "less shiny"), "material_finish", relative=True,
-              adj=("less shiny", "duller", "less glossy", "more matte"),
-              np=("a duller finish", "less shine", "a less shiny finish"), pp=_with("a duller finish", "less shine")))
-    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed"),
-              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff"),
-              pp=_with("fur trim", "fur", "a fur cuff"), descriptive=True))
+              adj=("less shiny", "duller", "less glossy", "more matte", "duller looking"),
+              np=("a duller finish", "less shine", "a less shiny finish", "a more matte finish"),
+              pp=_with("a duller finish", "less shine")))
+    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed", "fluffy"),
+              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff", "faux fur", "fluffy trim"),
+              pp=_with("fur trim", "fur", "a fur cuff", "faux fur"), descriptive=True))
     add(_Spec(Claim("no", "fur"), "material_finish", np=("no fur",), pp=("without fur", "without the fur")))
-    ornament = {"bow": ((), ("a bow", "bows", "a bow on top", "a bow on the front", "a little bow")),
-                "rhinestones": (("jeweled", "bejeweled", "sparkly"),
-                                ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents")),
-                "studs": (("studded",), ("studs", "studded accents", "metal studs"))}
+    ornament = {"bow": ((), ("a bow", "bows", "a bow on top", "a bow on the front", "a little bow", "a ribbon bow",
+                              "a bow detail")),
+                "rhinestones": (("jeweled", "bejeweled", "sparkly", "embellished with rhinestones"),
+                                ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents",
+                                 "crystals", "gems", "some bling")),
+                "studs": (("studded", "spiked"), ("studs", "studded accents", "metal studs", "spikes", "metal spikes"))}
     for name, (adj, nps) in ornament.items():
         add(_Spec(Claim("ornament", name), "ornaments", adj=adj, np=nps, pp=_with(*nps), descriptive=True))
-    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished"),
-              np=("no embellishments", "no decorations", "no accents", "no ornaments"),
-              pp=("without embellishments", "without decorations")))
+    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished", "not decorated"),
+              np=("no embellishments", "no decorations", "no accents", "no ornaments", "no details",
+                  "no decoration at all"),
+              pp=("without embellishments", "without decorations", "without any details")))
     add(_Spec(Claim("sole_rel", "thicker"), "sole", relative=True, adj=("thicker soled",),
-              np=("a thicker sole", "thicker soles", "a chunkier sole", "a thicker platform", "a bigger platform"),
+              np=("a thicker sole", "thicker soles", "a chunkier sole", "a thicker platform", "a bigger platform",
+                  "a heavier sole", "a bulkier sole", "a chunkier platform"),
               pp=_with("a thicker sole", "thicker soles", "a bigger platform")))
     add(_Spec(Claim("sole_rel", "thinner"), "sole", relative=True, adj=("thinner soled",),
-              np=("a thinner sole", "thinner soles", "a slimmer sole", "a thinner platform", "a smaller platform"),
+              np=("a thinner sole", "thinner soles", "a slimmer sole", "a thinner platform", "a smaller platform",
+                  "a less chunky sole", "a more delicate sole"),
               pp=_with("a thinner sole", "thinner soles", "a smaller platform")))
     add(_Spec(Claim("platform", True), "sole", adj=("s|a platform", "p|platforms"),
-              np=("a platform", "a platform sole", "a thick sole", "a thick platform"),
+              np=("a platform", "a platform sole", "a thick sole", "a thick platform", "a platform bottom",
+                  "a raised sole"),
               pp=_with("a platform", "a platform sole", "a thick sole"), descriptive=True))
     for c in COLOUR_NAMES:
-        nps = (f"a {c} sole", f"{c} soles", f"a {c} bottom")
+        nps = (f"a {c} sole", f"{c} soles", f"a {c} bottom", f"a {c} outsole")
         add(_Spec(Claim("sole_colour", c), "sole", adj=(f"{c} soled",), np=nps, pp=_with(*nps), weight=0.5,
                   descriptive=True))
-    pattern = {"leopard": (("leopard", "leopard print", "leopard printed"),
-                           ("a leopard print", "leopard spots", "a leopard pattern"), ("leopard print",)),
-               "plaid": (("plaid", "tartan"), ("a plaid pattern", "a plaid print", "a tartan pattern"), ("plaid",)),
-               "stripes": (("striped", "stripy"), ("stripes", "a striped pattern", "a stripe pattern"), ("striped",)),
-               "floral": (("floral", "flowery", "floral print"),
-                          ("a floral print", "a floral pattern", "flowers", "a flower print"), ("floral",)),
-               "snakeskin": (("snakeskin", "snake print"), ("a snakeskin print", "a snake print",
-                                                              "a snakeskin pattern"), ("snakeskin",))}
+    pattern = {"leopard": (("leopard", "leopard print", "leopard printed", "leopard spotted"),
+                           ("a leopard print", "leopard spots", "a leopard pattern", "a spotted leopard print"),
+                           ("leopard print",)),
+               "plaid": (("plaid", "tartan", "checkered"),
+                         ("a plaid pattern", "a plaid print", "a tartan pattern", "a checkered pattern"), ("plaid",)),
+               "stripes": (("striped", "stripy", "pinstriped"),
+                           ("stripes", "a striped pattern", "a stripe pattern", "bold stripes"), ("striped",)),
+               "floral": (("floral", "flowery", "floral print", "flower printed"),
+                          ("a floral print", "a floral pattern", "flowers", "a flower print", "a flower pattern"),
+                          ("floral",)),
+               "snakeskin": (("snakeskin", "snake print", "snakeskin textured", "reptile printed"),
+                             ("a snakeskin print", "a snake print", "a snakeskin pattern", "a reptile print"),
+                             ("snakeskin",))}
     for name, (adj, nps, mod) in pattern.items():
         add(_Spec(Claim("pattern", name), "pattern", adj=adj, np=nps, pp=_with(*nps), mod=mod, descriptive=True))
-    add(_Spec(Claim("no", "pattern"), "pattern", adj=("not patterned", "solid colored"), np=("no pattern", "no print"),
-              pp=("without a print", "without a pattern")))
+    add(_Spec(Claim("no", "pattern"), "pattern", adj=("not patterned", "solid colored", "not printed"),
+              np=("no pattern", "no print", "no print at all", "a solid color"),
+              pp=("without a print", "without a pattern", "without any pattern")))
     nouns = {"boots": (("boots", "boot"),), "rain boots": (("rain boots", "rain boot"),),
              "athletic shoes": (("athletic shoes", "athletic shoe"), ("running shoes", "running shoe")),
-             "sneakers": (("sneakers", "sneaker"),), "clogs": (("clogs", "clog"),),
-             "flats": (("flats", "ballet flat"), ("ballet flats", "ballet flat")), "pumps": (("pumps", "pump"),),
+             "sneakers": (("sneakers", "sneaker"), ("tennis shoes", "tennis shoe")), "clogs": (("clogs", "clog"),),
+             "flats": (("flats", "ballet flat"), ("ballet flats", "ballet flat"), ("ballerinas", "ballerina")),
+             "pumps": (("pumps", "pump"), ("court shoes", "court shoe")),
              "high heels": (("high heels", "high heel"),), "stilettos": (("stilettos", "stiletto"),),
              "wedding shoes": (("wedding shoes", "wedding shoe"), ("bridal shoes", "bridal shoe"))}
     for cat in CATEGORIES:
         forms = nouns[cat]
         adj = tuple(f"p|{pl}" for pl, _ in forms) + tuple(dict.fromkeys(f"s|a {sg}" for _, sg in forms))
         add(_Spec(Claim("category", cat), "category", adj=adj, nouns=forms))
-    style = {"more formal": (("more formal", "dressier", "more dressy", "more elegant", "!much more formal"),
-                             ("a more formal look", "a dressier look")),
-             "more casual": (("more casual", "less formal", "less dressy", "!much more casual"),
-                             ("a more casual look", "a less formal look")),
-             "more sporty": (("more sporty", "sportier", "more sporty looking"),
-                             ("a sportier look", "a more sporty look")),
-             "less sporty": (("less sporty", "less sporty looking"), ("a less sporty look",)),
-             "more feminine": (("more feminine", "more girly", "girlier"), ("a more feminine look", "a girlier look")),
-             "less feminine": (("less feminine", "less girly"), ("a less feminine look",))}
+    style = {"more formal": (("more formal", "dressier", "more dressy", "more elegant", "!much more formal",
+                              "classier", "fancier", "more professional", "more dressed up"),
+                             ("a more formal look", "a dressier look", "a classier look", "a more elegant style")),
+             "more casual": (("more casual", "less formal", "less dressy", "!much more casual", "more relaxed",
+                              "more everyday", "less fancy"),
+                             ("a more casual look", "a less formal look", "a more relaxed style")),
+             "more sporty": (("more sporty", "sportier", "more sporty looking", "more active"),
+                             ("a sportier look", "a more sporty look", "a sportier style")),
+             "less sporty": (("less sporty", "less sporty looking"), ("a less sporty look", "a less sporty style")),
+             "more feminine": (("more feminine", "more girly", "girlier", "more ladylike"),
+                               ("a more feminine look", "a girlier look", "a more feminine style")),
+             "less feminine": (("less feminine", "less girly", "more masculine", "more unisex"),
+                               ("a less feminine look", "a more masculine style"))}
     for name, (adj, nps) in style.items():
         add(_Spec(Claim("style_rel", name), "style", relative=True, adj=adj, np=nps, pp=_with(*nps)))
-    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed"), np=("a backless design",),
-              pp=("with a backless design",), weight=0.5, descriptive=True))
+    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed"),
+              np=("a backless design", "no back"), pp=("with a backless design", "without a back"),
+              weight=0.5, descriptive=True))
     return specs
 
 
@@ -611,21 +648,21 @@ _STRUCTURES = ("are", "is", "have", "has", "other")
 class GrammarConfig:
     """The mixture the generator samples from; tuned so the corpus matches DESIGN.md section 6."""
 
-    structure_weights: tuple[float, ...] = (0.356, 0.27, 0.162, 0.143, 0.069)
+    structure_weights: tuple[float, ...] = (0.356, 0.275, 0.16, 0.144, 0.065)
     """Caption opening: "are", "is" (adjectives), "have", "has" (noun phrases), other (fragments)."""
-    claim_count_weights: tuple[float, ...] = (0.368, 0.474, 0.158)
+    claim_count_weights: tuple[float, ...] = (0.366, 0.476, 0.159)
     """How many claims a relative caption makes: 1, 2 or 3."""
     topic_weights: dict[str, float] = field(default_factory=lambda: {
-        "colour": 3.517, "heel": 2.13, "strap_closure": 1.037, "material_finish": 0.789,
-        "toe": 2.237, "shaft_height": 2.442, "ornaments": 1.292, "sole": 0.239, "pattern": 0.763,
-        "category": 1.0, "style": 2.055, "back": 0.3})
+        "colour": 3.377, "heel": 2.017, "strap_closure": 1.026, "material_finish": 0.756,
+        "toe": 2.09, "shaft_height": 2.63, "ornaments": 1.156, "sole": 0.185, "pattern": 0.705,
+        "category": 1.0, "style": 2.516, "back": 0.3})
     """How readily each topic is chosen among the topics the pair differs in."""
-    relative_weight: float = 0.363
+    relative_weight: float = 0.325
     """Weight of a comparative claim against an absolute one within a topic."""
-    negation_weight: float = 0.583
+    negation_weight: float = 0.447
     """Weight of a negation ("no laces") against other claims within a topic."""
-    length_weights: tuple[float, ...] = (0.0052, 0.2118, 0.1013, 0.2, 1.0, 0.6168, 0.2434, 0.0736, 0.0198, 0.0024,
-                                         0.0005, 0.0003, 0.0002)
+    length_weights: tuple[float, ...] = (0.034, 0.8076, 0.313, 0.4781, 1.0, 0.6492, 0.2427, 0.0599, 0.0136,
+                                         0.0014, 0.00005, 0.00003, 0.00002)
     """Tilt towards each caption length 1..13 words (longer captions are never chosen)."""
     outright_length_weights: tuple[float, ...] = (0.0, 0.05, 0.2, 0.25, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01, 0.0,
                                                   0.0, 0.0)
@@ -635,7 +672,7 @@ class GrammarConfig:
     """The same tilt for single-image captions."""
     outright_different_category: float = 0.7
     """Chance of describing the target outright when the reference is another category."""
-    outright_same_category: float = 0.075
+    outright_same_category: float = 0.08
     """Same chance when the pair shares a category but differs in at least `outright_min_topics` topics."""
     outright_min_topics: int = 5
     comma_weight: float = 0.35
