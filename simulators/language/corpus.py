@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from simulators.catalog.params import CAPTIONED_COLUMNS, CATEGORIES, ShoeParams
-from simulators.language.grammar import CaptionGrammar, Claim, GrammarConfig, claim_matrices
+from simulators.language.grammar import GRAMMAR_VERSION, CaptionGrammar, Claim, GrammarConfig, claim_matrices
 from simulators.seeding import make_rng
 
 RELATIVE, SINGLE = 0, 1
@@ -101,8 +101,8 @@ def build_corpus(params: ShoeParams, train_indices: np.ndarray, n_relative: int 
                                        make_rng(seed, "corpus", "single-refs"))
     captions = [c.text for c in relative] + [c.text for c in singles for _ in range(refs_per_single)]
     claims = [c.claims for c in relative] + [c.claims for c in singles for _ in range(refs_per_single)]
-    meta = {"seed": seed, "n_relative": n_relative, "n_single": n_single, "refs_per_single": refs_per_single,
-            "same_category_share": same_category_share, "n_items": len(split)}
+    meta = {"grammar_version": GRAMMAR_VERSION, "seed": seed, "n_relative": n_relative, "n_single": n_single,
+            "refs_per_single": refs_per_single, "same_category_share": same_category_share, "n_items": len(split)}
     return Corpus(np.concatenate([targets, np.repeat(single_targets, refs_per_single)]),
                   np.concatenate([refs, single_refs.reshape(-1)]),
                   np.concatenate([np.full(len(targets), RELATIVE), np.full(n_single * refs_per_single, SINGLE)]),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,6 +74,9 @@ SHAFT_GAP = 1
 
 FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
 TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
+
+GRAMMAR_VERSION = 1
+"""Bumped whenever the grammar's output for a given seed changes, so cached corpora are rebuilt."""
 
 SAME_ITEM_PHRASE = "is exactly this one"
 """What the grammar says when the reference is the target itself (it carries no claim)."""
@@ -451,7 +454,7 @@ def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = N
 
 
 def _onehot(codes: np.ndarray, values: Sequence[int]) -> np.ndarray:
-    return codes[:, None] == np.asarray(values)[None, :]
+    return codes[:, None] == np.asarray(values)
 
 
 def _col(x: np.ndarray) -> np.ndarray:
@@ -531,9 +534,9 @@ def claim_matrices(params: ShoeParams, targets: np.ndarray, references: np.ndarr
     references = np.asarray(references, dtype=np.int64).reshape(-1)
     b = len(targets)
     f = _features(params, np.concatenate([targets, references]), attributes)  # rows: targets, then references
-    abs_holds = np.concatenate([fn(f) for _, fn, _ in _ABSOLUTE_BLOCKS], axis=1)
-    abs_absent = np.concatenate([~fn(f) if absent is None else absent(f) for _, fn, absent in _ABSOLUTE_BLOCKS],
-                                axis=1)
+    blocks = [(fn(f), absent) for _, fn, absent in _ABSOLUTE_BLOCKS]
+    abs_holds = np.concatenate([h for h, _ in blocks], axis=1)
+    abs_absent = np.concatenate([~h if absent is None else absent(f) for h, absent in blocks], axis=1)
     values = np.stack([f[name].astype(np.float64) for name in _RELATIVE_FEATURES], axis=1)[:, _RELATIVE_FEATURE_INDEX]
     diff = _RELATIVE_SIGN * (values[:b] - values[b:])
     holds = np.zeros((b, len(CLAIMS)), dtype=bool)
@@ -713,26 +716,46 @@ class _Option(NamedTuple):
     claims: tuple[Claim, ...]
 
 
-def _sample_slots(slots: list[list[_Option]], length_weights: Sequence[float], draws: _Draws) -> list[_Option]:
+class _Slot(NamedTuple):
+    """A slot's options grouped by length in words: the sampler's unit of work."""
+
+    lengths: tuple[int, ...]
+    totals: tuple[float, ...]
+    """Summed weight of the options of each length."""
+    options: tuple[tuple[_Option, ...], ...]
+    weights: tuple[tuple[float, ...], ...]
+
+
+def _slot(options: Sequence[_Option]) -> _Slot:
+    groups: dict[int, list[_Option]] = {}
+    for o in options:
+        if o.weight > 0:
+            groups.setdefault(o.words, []).append(o)
+    lengths = tuple(sorted(groups))
+    return _Slot(lengths, tuple(sum(o.weight for o in groups[n]) for n in lengths),
+                 tuple(tuple(groups[n]) for n in lengths), tuple(tuple(o.weight for o in groups[n]) for n in lengths))
+
+
+def _sample_slots(slots: Sequence[_Slot], length_weights: Sequence[float], draws: _Draws) -> list[_Option]:
     """One option per slot, a combination drawn with probability proportional to the product of its
     options' weights times `length_weights` of its total length in words (1-based)."""
     masses = [{0: 1.0}]
-    for options in slots:
+    for slot in slots:
         nxt: dict[int, float] = {}
         for total, mass in masses[-1].items():
-            for o in options:
-                nxt[total + o.words] = nxt.get(total + o.words, 0.0) + mass * o.weight
+            for n, w in zip(slot.lengths, slot.totals, strict=True):
+                nxt[total + n] = nxt.get(total + n, 0.0) + mass * w
         masses.append(nxt)
-    totals = [n for n, m in masses[-1].items() if m > 0]
+    totals = list(masses[-1])
     weights = [masses[-1][n] * (length_weights[n - 1] if 0 < n <= len(length_weights) else 0.0) for n in totals]
     if not any(weights):
         weights = [masses[-1][n] / (1 + abs(n - 5)) for n in totals]
     remaining = totals[draws.pick(weights)]
     chosen: list[_Option] = []
     for i in range(len(slots) - 1, -1, -1):
-        before = masses[i]
-        w = [o.weight * before.get(remaining - o.words, 0.0) for o in slots[i]]
-        o = slots[i][draws.pick(w)]
+        slot, before = slots[i], masses[i]
+        g = draws.pick([w * before.get(remaining - n, 0.0) for n, w in zip(slot.lengths, slot.totals, strict=True)])
+        o = slot.options[g][draws.pick(slot.weights[g])]
         chosen.append(o)
         remaining -= o.words
     return chosen[::-1]
@@ -759,6 +782,7 @@ class CaptionGrammar:
             for i, s in enumerate(SPECS)]
         self._topic_weight = [cfg.topic_weights.get(t, 1.0) for t in TOPICS]
         self._attribute_cache: tuple[ShoeParams, np.ndarray] | None = None
+        self._slot_cache: dict[tuple, Any] = {}
 
     def _attributes(self, params: ShoeParams) -> np.ndarray:
         """The attribute table of `params`, computed once per parameter table this grammar is used with."""
@@ -840,99 +864,117 @@ class CaptionGrammar:
         structure = _STRUCTURES[draws.pick(cfg.structure_weights)]
         return self._realise(draws, chosen, structure, strong)
 
+    def _usable(self, phrases: tuple[_Phrase, ...], strong: bool, number: int = 0) -> list[_Phrase]:
+        return [p for p in phrases if (strong or not p.strong) and (not number or p.number in (0, number))]
+
+    def _head_slot(self, j: int, family: str, number: int, verb: str, strong: bool) -> _Slot | None:
+        """The caption's opening: `verb` and a phrasing of claim j in `family` ("adj", "np" or "pp")."""
+        key = ("head", j, family, number, verb, strong)
+        if key not in self._slot_cache:
+            phrases = self._usable({"adj": _ADJ, "np": _NP, "pp": _PP}[family][j], strong, number)
+            opts = [_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[j],)) for p in phrases]
+            self._slot_cache[key] = _slot(opts) if opts else None
+        return self._slot_cache[key]
+
+    def _tail_slot(self, j: int, family: str, number: int, last: bool, strong: bool) -> _Slot | None:
+        """Claim j joined to a caption opened in `family`: ", x", " and x", " with x", " and has x" (last only)."""
+        key = ("tail", j, family, number, last, strong)
+        if key not in self._slot_cache:
+            cfg, claim = self.config, (CLAIMS[j],)
+            cop, pos = ("is", "has") if number == 1 else ("are", "have")
+            comma = cfg.comma_weight * (0.2 if last else 2.0)
+            same, other = (_ADJ, _NP) if family == "adj" else (_NP, _ADJ)
+            opts: list[_Option] = []
+            for p in self._usable(same[j], strong, number if family == "adj" else 0):
+                opts.append(_Option(", " + p.text, p.words, comma, claim))
+                opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
+            if last and family in ("adj", "np"):
+                verb = pos if family == "adj" else cop
+                for p in self._usable(other[j], strong, number if family == "np" else 0):
+                    opts.append(_Option(f" and {verb} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
+            for p in self._usable(_PP[j], strong):
+                opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
+            self._slot_cache[key] = _slot(_spread(opts)) if opts else None
+        return self._slot_cache[key]
+
     def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: np.ndarray) -> Caption:
-        cfg = self.config
-
-        def usable(phrases: tuple[_Phrase, ...], j: int, number: int = 0) -> list[_Phrase]:
-            return [p for p in phrases if (not p.strong or strong[j]) and (not number or p.number in (0, number))]
-
         fragment = structure == "other"
         if fragment:
             structure = ("are", "have", "with", "looks")[draws.pick((0.45, 0.3, 0.15, 0.1))]
         family = {"are": "adj", "is": "adj", "looks": "adj", "have": "np", "has": "np", "with": "pp"}[structure]
         number = 1 if structure in ("is", "has", "looks") else 2
-        form = {"adj": _ADJ, "np": _NP, "pp": _PP}
-        heads = [j for j in chosen if usable(form[family][j], j, number)]
+        verb = "" if fragment and structure in ("are", "have", "with") else structure + " "
+        heads = [j for j in chosen if self._head_slot(j, family, number, verb, bool(strong[j]))]
         for fallback in (("is", "adj"), ("has", "np")) if not heads else ():
             structure, family = fallback[0] if number == 1 else {"is": "are", "has": "have"}[fallback[0]], fallback[1]
-            heads, fragment = [j for j in chosen if usable(form[family][j], j, number)], False
+            verb = structure + " "
+            heads = [j for j in chosen if self._head_slot(j, family, number, verb, bool(strong[j]))]
             if heads:
                 break
         if not heads:
             raise AssertionError(f"claims {[str(CLAIMS[j]) for j in chosen]} have no usable phrasing")
         first = heads[draws.pick([1.0] * len(heads))]
         rest = [j for j in chosen if j != first]
-        list_form = _ADJ if family == "adj" else _NP
-        middle = [j for j in rest if usable(list_form[j], j, number) or usable(_PP[j], j)]
+        middle = [j for j in rest if self._tail_slot(j, family, number, False, bool(strong[j]))]
         order = [first, *middle, *[j for j in rest if j not in middle][:1]]
-        verb = "" if fragment and structure in ("are", "have", "with") else structure + " "
-        cop = "is" if number == 1 else "are"
-        pos = "has" if number == 1 else "have"
-        slots: list[list[_Option]] = [[_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[first],))
-                                       for p in usable(form[family][first], first, number)]]
-        for pos_in, j in enumerate(order[1:], start=2):
-            last = pos_in == len(order)
-            claim = (CLAIMS[j],)
-            opts: list[_Option] = []
-            comma = cfg.comma_weight * (0.2 if last else 2.0)
-            if family in ("adj",):
-                for p in usable(_ADJ[j], j, number):
-                    opts.append(_Option(", " + p.text, p.words, comma, claim))
-                    opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
-                for p in usable(_NP[j], j) if last else ():
-                    opts.append(_Option(f" and {pos} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
-            else:
-                for p in usable(_NP[j], j):
-                    opts.append(_Option(", " + p.text, p.words, comma, claim))
-                    opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
-                for p in usable(_ADJ[j], j, number) if last and family == "np" else ():
-                    opts.append(_Option(f" and {cop} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
-            for p in usable(_PP[j], j):
-                opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
-            if opts:
-                slots.append(_spread(opts))
-        chosen_opts = _sample_slots(slots, cfg.length_weights, draws)
-        text = "".join(o.text for o in chosen_opts)
-        return Caption(text, tuple(c for o in chosen_opts for c in o.claims))
+        slots = [self._head_slot(first, family, number, verb, bool(strong[first]))]
+        for i, j in enumerate(order[1:], start=2):
+            slot = self._tail_slot(j, family, number, i == len(order), bool(strong[j]))
+            if slot is not None:
+                slots.append(slot)
+        options = _sample_slots(slots, self.config.length_weights, draws)
+        return Caption("".join(o.text for o in options), tuple(c for o in options for c in o.claims))
+
+    def _pp_options(self, j: int) -> list[_Option]:
+        """Claim j as a trailing " with ..." phrase of an outright description, total weight 1."""
+        key = ("pp", j)
+        if key not in self._slot_cache:
+            phrases = [p for p in _PP[j] if not p.strong]
+            self._slot_cache[key] = [_Option(" " + p.text, p.words, 1.0 / len(phrases), (CLAIMS[j],))
+                                     for p in phrases]
+        return self._slot_cache[key]
+
+    def _mod_slot(self, j: int, skip_weight: float, weight: float) -> _Slot:
+        """An optional prenominal modifier of claim j ("tan", "suede", "ankle")."""
+        key = ("mod", j, skip_weight, weight)
+        if key not in self._slot_cache:
+            mods = _MOD[j]
+            self._slot_cache[key] = _slot([_Option("", 0, skip_weight, ()),
+                                           *(_Option(p.text + " ", p.words, weight / len(mods), (CLAIMS[j],))
+                                             for p in mods)])
+        return self._slot_cache[key]
 
     def _outright(self, draws: _Draws, holds: np.ndarray, avail: list[int], length_weights: Sequence[float],
                   single: bool) -> Caption:
         """ "are tan suede ankle boots [with a bow]": colour, material or pattern, shaft, category noun, one PP."""
-        true = set(np.flatnonzero(holds).tolist())
-        cat = next(j for j in true if CLAIMS[j].kind == "category")
+        true = np.flatnonzero(holds).tolist()
+        kinds = {CLAIMS[j].kind: j for j in true if CLAIMS[j].kind in ("category", "colour", "pattern", "finish",
+                                                                        "shaft")}
+        cat, colour = kinds["category"], kinds["colour"]
         plural = draws.u() < 0.8
-        colour = next(j for j in true if CLAIMS[j].kind == "colour")
-        pattern = [j for j in true if CLAIMS[j].kind == "pattern"]
-        material = pattern or [j for j in true if CLAIMS[j].kind == "finish"]
-        shaft = [j for j in true if CLAIMS[j].kind == "shaft"] if CLAIMS[cat].value in ("boots", "rain boots") else []
-        empty = _Option("", 0, 1.0, ())
-        slots = [[_Option("are " if plural else "is a ", 1 if plural else 2, 1.0, ())],
-                 [empty, *(_Option(p.text + " ", p.words, 2.0 / len(_MOD[colour]), (CLAIMS[colour],))
-                           for p in _MOD[colour])]]
-        if material:
-            m = material[0]
-            slots.append([_Option("", 0, 1.5, ()), *(_Option(p.text + " ", p.words, 1.0 / len(_MOD[m]), (CLAIMS[m],))
-                                                      for p in _MOD[m])])
-        if shaft:
-            s = shaft[0]
-            slots.append([_Option("", 0, 0.6, ()),
-                          *(_Option(p.text + " ", p.words, 1.0, (CLAIMS[s],)) for p in _MOD[s])])
+        material = kinds.get("pattern", kinds.get("finish"))
+        shaft = kinds.get("shaft") if CLAIMS[cat].value in ("boots", "rain boots") else None
+        slots = [_slot([_Option("are " if plural else "is a ", 1 if plural else 2, 1.0, ())]),
+                 self._mod_slot(colour, 1.0, 2.0)]
+        if material is not None:
+            slots.append(self._mod_slot(material, 1.5, 1.0))
+        if shaft is not None:
+            slots.append(self._mod_slot(shaft, 0.6, len(_MOD[shaft])))
         nouns = [pair[0] if plural else pair[1] for pair in _NOUNS[cat]]
-        slots.append([_Option(n.text, n.words, 1.0 / len(nouns), (CLAIMS[cat],)) for n in nouns])
-        used_topics = {_TOPIC_OF[j] for j in (cat, colour, *material, *shaft)}
+        slots.append(_slot([_Option(n.text, n.words, 1.0 / len(nouns), (CLAIMS[cat],)) for n in nouns]))
+        used_topics = {_TOPIC_OF[j] for j in (cat, colour, material, shaft) if j is not None}
         extras = [j for j in avail if _TOPIC_OF[j] not in used_topics and _PP[j]
                   and (SPECS[j].descriptive or (SPECS[j].relative and not single))]
-        pp_slot = [_Option("", 0, 1.0, ())]
+        pp = [_Option("", 0, len(extras) / 1.2 or 1.0, ())]
         for j in extras:
-            phrases = [p for p in _PP[j] if not p.strong]
-            pp_slot += [_Option(" " + p.text, p.words, 1.2 / len(extras) / len(phrases), (CLAIMS[j],)) for p in phrases]
-        slots.append(pp_slot)
-        chosen = _sample_slots(slots, length_weights, draws)
-        text = "".join(o.text for o in chosen)
+            pp += self._pp_options(j)
+        slots.append(_slot(pp))
+        options = _sample_slots(slots, length_weights, draws)
+        text = "".join(o.text for o in options)
         if not plural:
             rest = text[len("is a "):]
             text = f"is {_article(rest)} {rest}"
-        return Caption(text, tuple(c for o in chosen for c in o.claims))
+        return Caption(text, tuple(c for o in options for c in o.claims))
 
 
 def _spread(options: list[_Option]) -> list[_Option]:
