@@ -12,6 +12,7 @@ from pathlib import Path
 from simulators.cache import ArtifactCache
 from simulators.catalog.catalog import Catalog
 from simulators.language.corpus import PAPER_N_RELATIVE, PAPER_N_SINGLE, PAPER_REFS_PER_SINGLE, Corpus, build_corpus
+from simulators.language.grammar import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
 
 
@@ -42,13 +43,13 @@ def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: Art
         corpus.save(staging / "corpus.json")
         return {"rows": len(corpus)}
 
-    art = cache.load_or_build("corpus", {"catalog": catalog.name, **asdict(config)}, write)
+    art = cache.load_or_build("corpus", {"catalog": catalog.name, "grammar": GRAMMAR_VERSION, **asdict(config)}, write)
     return Corpus.load(art.file("corpus.json"))
 
 
 def load_vocabulary(catalog: Catalog, config: CorpusConfig | None = None,
                     cache: ArtifactCache | None = None) -> Vocabulary:
-    """The vocabulary of the train corpus of `catalog` plus every word the attribute users can say."""
+    """The vocabulary of the train corpus of `catalog` plus every word the grammar and attribute users can say."""
     config = config or CorpusConfig()
     if config.split != "train":
         raise ValueError("the vocabulary is built from the train split's corpus")
@@ -57,11 +58,12 @@ def load_vocabulary(catalog: Catalog, config: CorpusConfig | None = None,
     def write(staging: Path) -> dict:
         from simulators.users import ATTRIBUTE_FEEDBACK_WORDS
 
-        texts = [*load_corpus(catalog, config, cache).captions, " ".join(sorted(ATTRIBUTE_FEEDBACK_WORDS))]
-        vocab = Vocabulary.build(texts)
+        vocab = Vocabulary.build(load_corpus(catalog, config, cache).captions,
+                                 extra_words=sorted(GRAMMAR_WORDS | ATTRIBUTE_FEEDBACK_WORDS))
         (staging / "vocabulary.json").write_text(vocab.to_json(), encoding="utf-8")
         return {"words": len(vocab), "sha256": vocab.content_hash}
 
-    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, "with": "attribute-words", **asdict(config)},
+    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, "grammar": GRAMMAR_VERSION, "with": "user-words",
+                                             **asdict(config)},
                               write)
     return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))
