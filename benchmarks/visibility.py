@@ -106,8 +106,11 @@ def visibility_report(
     for column, kind in CAPTIONED_COLUMNS.items():
         if kind == "cm":
             y = params[column].astype(np.float64)
-            best = max(cfg.ridge_grid, key=lambda a: _r2(y[val_idx], z[val_idx] @ _fit_ridge(z[fit_idx], y[fit_idx], a)[0]
-                                                          + _fit_ridge(z[fit_idx], y[fit_idx], a)[1]))
+            val_r2 = {}
+            for alpha in cfg.ridge_grid:
+                w, b = _fit_ridge(z[fit_idx], y[fit_idx], alpha)
+                val_r2[alpha] = _r2(y[val_idx], z[val_idx] @ w + b)
+            best = max(cfg.ridge_grid, key=lambda a: val_r2[a])
             w, b = _fit_ridge(z[train_idx], y[train_idx], best)
             metric = _r2(y[test_idx], z[test_idx] @ w + b)
             rows.append({"parameter": column, "metric": "r2", "value": metric, "chance": 0.0,

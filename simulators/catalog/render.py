@@ -39,9 +39,11 @@ FOOT = X_HEEL - X_TOE
 HEEL_PER_CM = 0.029
 PLATFORM_PER_CM = 0.042
 SOLE_MIN = 0.016
-SHAFT_RISE = {"none": 0.0, "ankle": 0.27, "mid-calf": 0.42, "knee": 0.58}
+SHAFT_RISE = {"none": 0.0, "ankle": 0.31, "mid-calf": 0.44, "knee": 0.58}
 SHAFT_TOP_MIN = 0.07
 SUPERSAMPLE = 2
+OUTSOLE = 0.04
+HEEL_CAP = 0.06
 
 WHITE = (255, 255, 255)
 INK = (38, 38, 44)
@@ -201,21 +203,23 @@ def _tiles(size: int) -> dict[str, Image.Image]:
 
     ring, dr = blank()
     core, dc = blank()
-    for _ in range(int(90 * (n / 512) ** 2 * 2)):
-        x, y = rng.uniform(0, n, 2)
-        r = rng.uniform(7, 11) * u
-        ex = rng.uniform(0.8, 1.25)
-        dc.ellipse((x - r * ex, y - r, x + r * ex, y + r), fill=255)
-        for k in range(int(rng.integers(3, 6))):
-            a0 = rng.uniform(0, 2 * math.pi) + k * 1.4
-            cx, cy = x + (r * ex + 2 * u) * math.cos(a0), y + (r + 2 * u) * math.sin(a0)
-            rr = rng.uniform(2.5, 4.5) * u
-            dr.ellipse((cx - rr, cy - rr * 0.7, cx + rr, cy + rr * 0.7), fill=255)
+    cell = 30 * u
+    for gy in np.arange(0, n, cell):
+        for gx in np.arange(0, n, cell):
+            x, y = gx + rng.uniform(0, 0.5 * cell), gy + rng.uniform(0, 0.5 * cell)
+            r = rng.uniform(6, 8.5) * u
+            ex = rng.uniform(0.8, 1.25)
+            dc.ellipse((x - r * ex, y - r, x + r * ex, y + r), fill=255)
+            for k in range(int(rng.integers(4, 7))):
+                a0 = rng.uniform(0, 2 * math.pi) + k * 1.1
+                cx, cy = x + (r * ex + 2.5 * u) * math.cos(a0), y + (r + 2.5 * u) * math.sin(a0)
+                rr = rng.uniform(3.5, 5) * u
+                dr.ellipse((cx - rr, cy - rr * 0.75, cx + rr, cy + rr * 0.75), fill=255)
     tiles["leopard_ring"], tiles["leopard_core"] = ring, core
 
     bands, db = blank()
     lines, dl = blank()
-    period = int(44 * u)
+    period = int(56 * u)
     for k in range(0, n, period):
         db.rectangle((k, 0, k + period * 0.45, n), fill=120)
         db.rectangle((0, k, n, k + period * 0.45), fill=120)
@@ -231,19 +235,19 @@ def _tiles(size: int) -> dict[str, Image.Image]:
     tiles["plaid_lines"] = lines
 
     stripes, ds = blank()
-    period = int(30 * u)
+    period = int(36 * u)
     for k in range(-n, n, period):
         ds.polygon([(k, 0), (k + period * 0.5, 0), (k + period * 0.5 + n * 0.25, n), (k + n * 0.25, n)], fill=255)
     tiles["stripes"] = stripes
 
     petals, dp = blank()
     centres, dz = blank()
-    step = int(38 * u)
+    step = int(34 * u)
     for gy in range(0, n, step):
         for gx in range(0, n, step):
             x = gx + rng.uniform(0, step * 0.4) + (step / 2 if (gy // step) % 2 else 0)
             y = gy + rng.uniform(0, step * 0.4)
-            r = rng.uniform(6, 8) * u
+            r = rng.uniform(7.5, 9) * u
             a0 = rng.uniform(0, 2 * math.pi)
             for k in range(5):
                 a = a0 + k * 2 * math.pi / 5
@@ -256,13 +260,13 @@ def _tiles(size: int) -> dict[str, Image.Image]:
 
     scales, dsc = blank()
     fills, dfl = blank()
-    sw, sh = 20 * u, 13 * u
+    sw, sh = 28 * u, 18 * u
     for j, y in enumerate(np.arange(-sh, n + sh, sh)):
         for x in np.arange(-sw, n + sw, sw):
             x0 = x + (sw / 2 if j % 2 else 0)
             diamond = [(x0, y - sh), (x0 + sw / 2, y), (x0, y + sh), (x0 - sw / 2, y)]
-            dfl.polygon(diamond, fill=int(rng.integers(0, 110)))
-            dsc.line([*diamond, diamond[0]], fill=255, width=max(1, int(2.6 * u)))
+            dfl.polygon(diamond, fill=int(rng.integers(0, 150)))
+            dsc.line([*diamond, diamond[0]], fill=255, width=max(1, int(3.5 * u)))
     tiles["snake_lines"], tiles["snake_fill"] = scales, fills
 
     grain = rng.normal(0.0, 1.0, (n // 2, n // 2))
@@ -332,8 +336,8 @@ class _Shoe:
 _BODY: dict[str, list[tuple[float, float]]] = {
     "pump": [(0.30, 0.125), (0.38, 0.13), (0.44, 0.105), (0.52, 0.08), (0.65, 0.07), (0.80, 0.085),
              (0.92, 0.125), (0.99, 0.145)],
-    "flat": [(0.27, 0.105), (0.33, 0.108), (0.40, 0.08), (0.50, 0.06), (0.65, 0.055), (0.80, 0.065),
-             (0.93, 0.10), (0.99, 0.115)],
+    "flat": [(0.27, 0.125), (0.34, 0.13), (0.41, 0.1), (0.50, 0.078), (0.65, 0.072), (0.80, 0.082),
+             (0.93, 0.12), (0.99, 0.13)],
     "stiletto": [(0.26, 0.11), (0.31, 0.105), (0.38, 0.075), (0.46, 0.06), (0.62, 0.062), (0.80, 0.085),
                  (0.93, 0.13), (0.99, 0.145)],
     "sneaker": [(0.30, 0.14), (0.45, 0.175), (0.60, 0.20), (0.72, 0.20), (0.82, 0.16), (0.92, 0.175),
@@ -364,7 +368,8 @@ def _footbed(platform: float, heel: float) -> tuple[np.ndarray, np.ndarray]:
     yf = GROUND - platform - spring * np.clip((xb - xf) / (0.45 * FOOT), 0, 1) ** 2
     t = np.linspace(0, 1, 11)[1:, None]
     p0, p1 = np.array([xb, GROUND - platform]), np.array([xb + 0.4 * (xseat - xb), GROUND - platform])
-    p2, p3 = np.array([xseat - 0.4 * (xseat - xb), GROUND - platform - heel]), np.array([xseat, GROUND - platform - heel])
+    seat = GROUND - platform - heel
+    p2, p3 = np.array([xseat - 0.4 * (xseat - xb), seat]), np.array([xseat, seat])
     curve = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
     xs = np.concatenate([xf, curve[:, 0], [X_HEEL + 0.03 * FOOT]])
     ys = np.concatenate([yf, curve[:, 1], [GROUND - platform - heel]])
@@ -449,42 +454,54 @@ def _draw_shadow(cv: _Canvas, shoe: _Shoe) -> None:
 
 
 def _draw_sole_and_heel(cv: _Canvas, shoe: _Shoe) -> None:
+    """Sole, platform and heel: covered in a shade of the upper's colour, with an accent outsole and heel
+    cap. Accent-coloured heels and platforms were tried: they made the primary colour much harder to
+    read from the pooled CNN features (which colour is the shoe's?) for a small gain on the accent."""
     row, acc = shoe.row, shoe.row.accent
+    body = _shade(row.primary, 0.85)
     x_front = X_TOE + shoe.front_s * FOOT - 0.004
     xb = X_TOE + 0.32 * FOOT
     seat = shoe.fb(X_HEEL)
+    back = X_HEEL + 0.03 * FOOT
     flat_sole = row.heel_shape in ("flat", "wedge")
-    xs_top = np.linspace(x_front, X_HEEL + 0.03 * FOOT, 16)
+    xs_top = np.linspace(x_front, back, 16)
     top = [(float(x), shoe.fb(x)) for x in xs_top]
     toe_lift = GROUND - shoe.fb(x_front) - shoe.platform
     nose = (x_front - 0.006, GROUND - 0.5 * (GROUND - shoe.fb(x_front)))
     ground_front = (x_front + 0.08 * FOOT, GROUND - 0.3 * toe_lift)
     if flat_sole:
-        back = X_HEEL + 0.03 * FOOT
         heel_back = (back - (0.06 * FOOT if row.heel_shape == "wedge" else 0.0), GROUND)
-        sole = [*top, (back, seat + 0.01), heel_back, (xb, GROUND), ground_front, nose]
-        cv.poly(sole, acc)
+        cv.poly([*top, (back, seat + 0.01), heel_back, (xb, GROUND), ground_front, nose], body)
+        y = GROUND - OUTSOLE
+        cv.poly([(x_front + 0.01, y), (heel_back[0] + 0.004, y), heel_back, (xb, GROUND), ground_front, nose], acc)
     else:
         under = [(x, y + SOLE_MIN) for x, y in top if x > xb + 0.06 * FOOT][::-1]
         sole = [*top, *under, (xb + 0.03 * FOOT, GROUND), ground_front, nose]
+        tip0, tip1 = X_HEEL - 0.085 * FOOT, X_HEEL - 0.045 * FOOT
+        hh = GROUND - seat
         if row.heel_shape == "block":
             xs = np.linspace(X_HEEL - 0.22 * FOOT, X_HEEL + 0.02 * FOOT, 6)
             heel = [(float(x), shoe.fb(x) + 0.5 * SOLE_MIN) for x in xs]
             heel += [(X_HEEL - 0.01 * FOOT, GROUND), (X_HEEL - 0.17 * FOOT, GROUND)]
+            cap = [(X_HEEL - 0.175 * FOOT, GROUND - HEEL_CAP), (X_HEEL - 0.003 * FOOT, GROUND - HEEL_CAP),
+                   (X_HEEL - 0.01 * FOOT, GROUND), (X_HEEL - 0.17 * FOOT, GROUND)]
         else:
-            hh = GROUND - seat
-            tip0, tip1 = X_HEEL - 0.085 * FOOT, X_HEEL - 0.045 * FOOT
             xs = np.linspace(X_HEEL - 0.17 * FOOT, X_HEEL + 0.02 * FOOT, 5)
             heel = [(float(x), shoe.fb(x) + 0.5 * SOLE_MIN) for x in xs]
             for t in np.linspace(0.15, 1.0, 5):
                 heel.append((X_HEEL + 0.02 * FOOT - (X_HEEL + 0.02 * FOOT - tip1) * t ** 0.6, seat + hh * t))
             for u in np.linspace(0.0, 0.85, 5):
                 heel.append((tip0 - (0.085 * FOOT) * u**2.2, GROUND - hh * u))
-        cv.poly(heel, acc)
+            cap = [(tip0 - 0.012, GROUND - HEEL_CAP), (tip1 + 0.01, GROUND - HEEL_CAP), (tip1 + 0.002, GROUND),
+                   (tip0 - 0.002, GROUND)]
+        cv.poly(heel, body)
+        cv.poly(cap, acc)
         if row.finish in ("patent", "metallic"):
             hx = X_HEEL - (0.06 if row.heel_shape == "stiletto" else 0.09) * FOOT
             cv.line([(hx + 0.02 * FOOT, seat + 0.03), (hx, GROUND - 0.35 * (GROUND - seat))], WHITE, 0.012)
-        cv.poly(sole, acc)
+        cv.poly(sole, body)
+        y = GROUND - OUTSOLE
+        cv.poly([(x_front + 0.01, y), (xb + 0.05 * FOOT, y), (xb + 0.03 * FOOT, GROUND), ground_front, nose], acc)
     if row.category in ("rain boots", "athletic shoes"):
         xs = np.linspace(x_front + 0.04, X_HEEL - (0.0 if flat_sole else 0.3 * FOOT), 9)
         for x in xs:
@@ -492,7 +509,7 @@ def _draw_sole_and_heel(cv: _Canvas, shoe: _Shoe) -> None:
     if row.category == "clogs":
         for k in (0.35, 0.65):
             ys = [shoe.fb(x) + k * (GROUND - shoe.fb(x)) for x in xs_top[2:-2]]
-            cv.line(list(zip(xs_top[2:-2], ys, strict=True)), _shade(acc, 0.6), 0.008)
+            cv.line(list(zip(xs_top[2:-2], ys, strict=True)), _shade(body, 0.6), 0.008)
 
 
 def _draw_toes(cv: _Canvas, shoe: _Shoe) -> None:
@@ -538,6 +555,12 @@ def _upper_texture(cv: _Canvas, shoe: _Shoe) -> Image.Image:
             cv.dot(shoe.at(0.1, 0.05), 0.014, 255, None, draw=g)
             cv.line([shoe.at(s, 0.03) for s in (0.42, 0.55, 0.68)], 200, 0.01, draw=g)
         tex = Image.composite(Image.new("RGB", (size, size), WHITE), tex, gloss)
+    if row.finish == "leather":
+        stitch = _shade(row.primary, 0.45) if _lightness(row.primary) > 0.3 else _shade(row.primary, 1.55)
+        td = ImageDraw.Draw(tex)
+        xs = np.linspace(X_TOE + shoe.front_s * FOOT, X_HEEL + 0.02, 26)
+        for k in range(0, len(xs) - 1, 2):
+            cv.line([(xs[k], shoe.fb(xs[k]) - 0.026), (xs[k + 1], shoe.fb(xs[k + 1]) - 0.026)], stitch, 0.012, draw=td)
     return tex
 
 
@@ -553,11 +576,6 @@ def _draw_upper(cv: _Canvas, shoe: _Shoe) -> None:
         cv.img.paste(row.primary, mask=mask)
     else:
         cv.img.paste(_upper_texture(cv, shoe), mask=mask)
-    if row.finish == "leather":
-        stitch = _shade(row.primary, 0.55) if _lightness(row.primary) > 0.3 else (170, 170, 170)
-        xs = np.linspace(X_TOE + max(shoe.front_s, 0.0) * FOOT + 0.02, X_HEEL - 0.02, 22)
-        for k in range(0, len(xs) - 1, 2):
-            cv.line([(xs[k], shoe.fb(xs[k]) - 0.022), (xs[k + 1], shoe.fb(xs[k + 1]) - 0.022)], stitch, 0.008)
     for pc in shoe.pieces:
         cv.poly(pc, None)
 
@@ -606,13 +624,18 @@ def _draw_trim(cv: _Canvas, shoe: _Shoe) -> None:
         cv.line(shoe.topline, row.accent, 0.02)
 
 
+def _strap_colour(primary: RGB) -> RGB:
+    """Straps in the upper's colour, a step darker (lighter on near-black) so they stand out on it."""
+    return _shade(primary, 1.4) if _lightness(primary) < 0.2 else _shade(primary, 0.72)
+
+
 def _strap_arch(cv: _Canvas, shoe: _Shoe, s: float) -> list[Point]:
     base = shoe.at(s, shoe.top_h(s))
-    rx, ry, band = 0.038, 0.10, 0.028
+    rx, ry, band = 0.055, 0.14, 0.04
     outer = [(base[0] + rx * math.cos(a), base[1] - ry * math.sin(a) + 0.01) for a in np.linspace(0, math.pi, 9)]
     inner = [(base[0] + (rx - band) * math.cos(a), base[1] - (ry - band) * math.sin(a) + 0.01)
              for a in np.linspace(math.pi, 0, 9)]
-    cv.poly(outer + inner, shoe.row.accent)
+    cv.poly(outer + inner, _strap_colour(shoe.row.primary))
     return [outer[2], outer[0]]
 
 
@@ -630,8 +653,11 @@ def _draw_straps(cv: _Canvas, shoe: _Shoe) -> Point | None:
         spot = None
         for f in fracs:
             y = seat_y - 0.1 - f * (seat_y - 0.1 - shoe.shaft_top)
-            band = [(fx - 0.025, y - 0.005), (bx + 0.03, y - 0.03), (bx + 0.03, y + 0.01), (fx - 0.025, y + 0.035)]
-            cv.poly(band, row.accent)
+            band = [(fx - 0.03, y - 0.01), (bx + 0.035, y - 0.04), (bx + 0.035, y + 0.012), (fx - 0.03, y + 0.042)]
+            cv.poly(band, _strap_colour(row.primary), INK, 0.01)
+            for t in (0.3, 0.5, 0.7):
+                hx = fx - 0.03 + t * (bx - fx + 0.065)
+                cv.dot((hx, y + 0.016 - 0.026 * t), 0.007, INK, None)
             spot = spot or (fx + 0.05, y + 0.005)
         return spot
     if style in ("sneaker", "athletic", "clog"):
@@ -642,7 +668,7 @@ def _draw_straps(cv: _Canvas, shoe: _Shoe) -> Point | None:
                     shoe.at(s + 0.05, 0.02)]
             cv.poly(band, row.accent)
         return shoe.at(spots[0] + 0.06, 0.07)
-    spots = {1: [0.86], 2: [0.55, 0.86], 3: [0.5, 0.68, 0.86]}[n]
+    spots = {1: [0.86], 2: [0.55, 0.86], 3: [0.44, 0.65, 0.86]}[n]
     ends = [_strap_arch(cv, shoe, s) for s in spots]
     return ends[0][0]
 
@@ -686,7 +712,7 @@ def _draw_buckle(cv: _Canvas, shoe: _Shoe, spot: Point | None) -> None:
         else:
             spot = shoe.at(0.28, 0.09) if _STYLE[row.category] not in _HIGH_VAMP else shoe.at(0.45, 0.1)
     x, y = spot
-    w, h, t = 0.045, 0.04, 0.016
+    w, h, t = 0.055, 0.05, 0.018
     outer = [(x - w, y - h), (x + w, y - h), (x + w, y + h), (x - w, y + h)]
     inner = [(x - w + t, y - h + t), (x + w - t, y - h + t), (x + w - t, y + h - t), (x - w + t, y + h - t)]
     cv.poly(outer, METAL, INK, 0.008)
