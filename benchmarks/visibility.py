@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,6 +42,17 @@ class ProbeConfig:
     max_iter: int = 300
     """LBFGS iterations per logistic fit."""
     seed: int = 0
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Probe fits are many tiny ops: one thread is faster and immune to a busy second core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _labels(params: ShoeParams, column: str) -> tuple[np.ndarray, int]:
@@ -91,7 +104,12 @@ def visibility_report(
     config: ProbeConfig | None = None,
 ) -> list[dict]:
     """One row per captioned column: parameter, metric name and value, chance, target, passed."""
-    cfg = config or ProbeConfig()
+    with _one_thread():
+        return _report(features, params, train_idx, test_idx, config or ProbeConfig())
+
+
+def _report(features: np.ndarray, params: ShoeParams, train_idx: np.ndarray, test_idx: np.ndarray,
+            cfg: ProbeConfig) -> list[dict]:
     train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
     x = np.asarray(features, dtype=np.float64)
     mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-8

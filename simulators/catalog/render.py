@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageDraw
 
 from simulators.catalog.params import (
     CATEGORIES,
@@ -269,9 +269,13 @@ def _tiles(size: int) -> dict[str, Image.Image]:
             dsc.line([*diamond, diamond[0]], fill=255, width=max(1, int(3.5 * u)))
     tiles["snake_lines"], tiles["snake_fill"] = scales, fills
 
-    grain = rng.normal(0.0, 1.0, (n // 2, n // 2))
-    grain = np.repeat(np.repeat(grain, 2, axis=0), 2, axis=1)
-    tiles["suede"] = Image.fromarray(np.clip(222 + 26 * grain, 150, 255).astype(np.uint8))
+    block = max(1, int(round(3 * u)))
+    grain = rng.normal(0.0, 1.0, (n // block + 1, n // block + 1))
+    grain = np.repeat(np.repeat(grain, block, axis=0), block, axis=1)[:n, :n]
+    streaks = np.sin(np.arange(n)[None, :] * (2 * math.pi / (9 * u)) + 3 * rng.normal(0, 1, (n, 1)))
+    nap = 0.75 * grain + 0.5 * streaks
+    tiles["suede_light"] = Image.fromarray(np.clip(70 * nap, 0, 140).astype(np.uint8))
+    tiles["suede_dark"] = Image.fromarray(np.clip(-60 * nap, 0, 110).astype(np.uint8))
 
     yy = np.arange(n, dtype=np.float64)[:, None] / size
     xx = np.arange(n, dtype=np.float64)[None, :] / size
@@ -289,7 +293,7 @@ def _crop(tile: Image.Image, size: int, seed: int) -> Image.Image:
 def _pattern_layers(row: _Row) -> list[tuple[str, RGB]]:
     """(tile name, colour) pairs painted over the primary colour, in order."""
     p = row.primary
-    dark = _shade(p, 0.35) if _lightness(p) > 0.25 else (90, 90, 95)
+    dark = _shade(p, 0.35) if _lightness(p) > 0.25 else (120, 120, 126)
     return {
         "solid": [],
         "leopard": [("leopard_core", _shade(p, 0.6) if _lightness(p) > 0.3 else (150, 110, 60)),
@@ -531,9 +535,9 @@ def _upper_texture(cv: _Canvas, shoe: _Shoe) -> Image.Image:
     for name, colour in _pattern_layers(row):
         tex = Image.composite(Image.new("RGB", (size, size), colour), tex, _crop(tiles[name], size, seed))
     if row.finish == "suede":
-        grain = _crop(tiles["suede"], size, seed // 7)
-        tex = ImageChops.multiply(tex, Image.merge("RGB", (grain, grain, grain)))
-        tex = Image.blend(tex, Image.new("RGB", (size, size), _shade(row.primary, 1.12)), 0.18)
+        light, dark = _shade(row.primary, 1.45), _shade(row.primary, 0.6)
+        tex = Image.composite(Image.new("RGB", (size, size), light), tex, _crop(tiles["suede_light"], size, seed // 7))
+        tex = Image.composite(Image.new("RGB", (size, size), dark), tex, _crop(tiles["suede_dark"], size, seed // 7))
     elif row.finish == "metallic":
         tex = Image.composite(Image.new("RGB", (size, size), (20, 20, 24)), tex, _crop(tiles["sheen_dark"], size, seed))
         tex = Image.composite(Image.new("RGB", (size, size), WHITE), tex, _crop(tiles["sheen_bright"], size, seed))
