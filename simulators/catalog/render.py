@@ -361,6 +361,7 @@ _TOE_FRONT: dict[str, list[tuple[float, float]]] = {
     "open": [(0.17, 0.0), (0.13, 0.03), (0.135, 0.07), (0.19, 0.105)],
 }
 _HIGH_VAMP = {"sneaker", "athletic", "clog", "boot"}
+_FOAM_SOLE = frozenset({"athletic shoes", "sneakers"})
 
 
 def _footbed(platform: float, heel: float) -> tuple[np.ndarray, np.ndarray]:
@@ -458,11 +459,11 @@ def _draw_shadow(cv: _Canvas, shoe: _Shoe) -> None:
 
 
 def _draw_sole_and_heel(cv: _Canvas, shoe: _Shoe) -> None:
-    """Sole, platform and heel: covered in a shade of the upper's colour, with an accent outsole and heel
-    cap. Accent-coloured heels and platforms were tried: they made the primary colour much harder to
+    """Sole, platform and heel: covered in a shade of the upper's colour (a pale one for the foam and
+    rubber of sporty shoes), with an accent outsole and heel cap. Accent-coloured heels and platforms were tried: they made the primary colour much harder to
     read from the pooled CNN features (which colour is the shoe's?) for a small gain on the accent."""
     row, acc = shoe.row, shoe.row.accent
-    body = _shade(row.primary, 0.85)
+    body = _shade(row.primary, 1.5) if row.category in _FOAM_SOLE else _shade(row.primary, 0.85)
     x_front = X_TOE + shoe.front_s * FOOT - 0.004
     xb = X_TOE + 0.32 * FOOT
     seat = shoe.fb(X_HEEL)
