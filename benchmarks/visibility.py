@@ -149,6 +149,20 @@ def _report(features: np.ndarray, params: ShoeParams, train_idx: np.ndarray, tes
     return rows
 
 
+def neighbour_agreement(features: np.ndarray, params: ShoeParams, idx: np.ndarray,
+                        columns: tuple[str, ...] = ("category", "primary_colour", "pattern")) -> dict[str, float]:
+    """Share of items in `idx` whose L2 nearest neighbour (within `idx`) has the same value of each column.
+
+    The environment ranks by L2 distance in this space, so this is what feedback about these
+    parameters can exploit without any learned mapping.
+    """
+    x = torch.from_numpy(np.asarray(features, dtype=np.float32)[idx])
+    d = torch.cdist(x, x)
+    d.fill_diagonal_(float("inf"))
+    nn = idx[d.argmin(1).numpy()]
+    return {c: float((params[c][idx] == params[c][nn]).mean()) for c in columns}
+
+
 def format_table(rows: list[dict]) -> str:
     """The report as a fixed-width text table."""
     lines = [f"{'parameter':<16} {'metric':<9} {'value':>6} {'chance':>7} {'target':>7}  result",
@@ -197,9 +211,10 @@ def run(cfg: VisibilityConfig, progress: bool = True) -> dict:
     pca = PCAProjection.fit(pooled[train_idx], cfg.dim, device=cfg.device)
     feats = pca.transform(pooled)
     rows = visibility_report(feats, params, train_idx, test_idx)
+    neighbours = neighbour_agreement(feats, params, test_idx)
     timing = {"render_ms_per_image": 1000 * t_render / n, "cnn_ms_per_image": 1000 * t_cnn / n,
               "torch_threads": torch.get_num_threads()}
-    return {"config": asdict(cfg), "timing": timing, "rows": rows}
+    return {"config": asdict(cfg), "timing": timing, "rows": rows, "nearest_neighbour_agreement": neighbours}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -211,6 +226,8 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = VisibilityConfig(**{k: getattr(args, k) for k in vars(cfg)})
     result = run(cfg)
     print(format_table(result["rows"]))
+    agree = ", ".join(f"{k} {v:.2f}" for k, v in result["nearest_neighbour_agreement"].items())
+    print(f"test items whose nearest neighbour shares the value: {agree}")
     t = result["timing"]
     print(f"render {t['render_ms_per_image']:.2f} ms/image (one core), CNN {t['cnn_ms_per_image']:.2f} ms/image "
           f"({t['torch_threads']} threads, {cfg.device})")

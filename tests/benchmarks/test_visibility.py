@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.visibility import ProbeConfig, format_table, visibility_report
+from benchmarks.visibility import ProbeConfig, format_table, neighbour_agreement, visibility_report
 from simulators.catalog.params import CAPTIONED_COLUMNS, sample_params
 
 
@@ -40,3 +40,11 @@ def test_report_fails_on_noise():
     by_name = {r["parameter"]: r for r in rows}
     assert not by_name["heel_height"]["passed"] and not by_name["primary_colour"]["passed"]
     assert "FAIL" in format_table(rows)
+
+
+def test_neighbour_agreement_is_one_for_duplicated_items():
+    params = sample_params(40, seed=2)
+    twice = {k: np.concatenate([v, v]) for k, v in params.items()}
+    feats = np.concatenate([np.arange(40.0)[:, None]] * 2) * 10.0
+    agree = neighbour_agreement(feats, twice, np.arange(80))
+    assert agree == {"category": 1.0, "primary_colour": 1.0, "pattern": 1.0}
