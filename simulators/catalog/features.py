@@ -71,13 +71,13 @@ def _resnet101() -> torch.nn.Module:
 
 @contextmanager
 def _no_tf32() -> Iterator[None]:
-    """Full float32 convolutions: cuDNN's default TF32 moved CUDA features ~0.5% away from the CPU's."""
-    before = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
+    """Full float32 convolutions and products: cuDNN's default TF32 moved CUDA features ~0.5% from the CPU's."""
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
         yield
     finally:
-        torch.backends.cudnn.allow_tf32 = before
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
 class FeatureExtractor:
@@ -181,7 +181,9 @@ class PCAProjection:
 
     @classmethod
     def fit(cls, x: np.ndarray | torch.Tensor, dim: int, device: str | torch.device | None = None) -> PCAProjection:
-        """Fit on rows of `x` (N, C); eigen-decomposition in float64 on `device` (default: x's)."""
+        """Fit on rows of `x` (N, C): centring and the covariance product on `device` (default: x's), the
+        (C, C) eigen-decomposition in float64 with numpy, so CPU and CUDA fits agree to float tolerance.
+        """
         t = torch.as_tensor(x)
         if device is not None:
             t = t.to(device)
@@ -192,30 +194,28 @@ class PCAProjection:
             raise ValueError(f"dim must be in 1..{c}, got {dim}")
         if n < 2:
             raise ValueError("PCA needs at least 2 rows")
-        t = t.double()
-        mean = t.mean(0)
-        centred = t - mean
+        mean = t.double().mean(0)
+        centred = (t.double() - mean).float()
+        evals = evecs = None
         if n > c:
-            cov = centred.T @ centred / (n - 1)  # (C, C)
+            with _no_tf32():
+                cov = (centred.T @ centred).double().cpu().numpy() / (n - 1)  # (C, C)
             try:
-                evals, evecs = torch.linalg.eigh(cov)
-            except torch.linalg.LinAlgError:  # LAPACK can fail on rank-deficient covariances; SVD does not
-                evals, evecs = None, None
-        else:
-            evals, evecs = None, None
-        if evecs is None:
-            _, sing, vh = torch.linalg.svd(centred, full_matrices=False)  # fewer rows than channels: thin SVD
-            evals, evecs = sing**2 / (n - 1), vh.T
-        order = torch.argsort(evals, descending=True)[:dim]
+                evals, evecs = np.linalg.eigh(cov)
+            except np.linalg.LinAlgError:  # LAPACK can fail on rank-deficient covariances; SVD does not
+                evals = evecs = None
+        if evecs is None:  # fewer rows than channels, or eigh failed: thin SVD of the data
+            _, sing, vh = torch.linalg.svd(centred.double(), full_matrices=False)
+            evals, evecs = (sing**2 / (n - 1)).cpu().numpy(), vh.T.cpu().numpy()
+        order = np.argsort(-evals, kind="stable")[:dim]
         comps = evecs[:, order].T  # (dim, C)
         # Eigenvector signs are arbitrary; fix them so CPU and CUDA fits agree.
-        pivot = comps.abs().argmax(dim=1)
-        signs = torch.sign(comps.gather(1, pivot[:, None]))
-        comps = comps * signs
+        pivot = np.abs(comps).argmax(axis=1)
+        comps = comps * np.sign(comps[np.arange(len(comps)), pivot])[:, None]
         return cls(
             mean=mean.float().cpu().numpy(),
-            components=comps.float().cpu().numpy(),
-            explained_variance=evals[order].clamp_min(0).float().cpu().numpy(),
+            components=comps.astype(np.float32),
+            explained_variance=np.clip(evals[order], 0, None).astype(np.float32),
         )
 
     def transform(self, x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:

@@ -1,8 +1,10 @@
 """Renderer of SynthShoes items: one parameter row in, one side-view product photo out.
 
 The shoe faces left on a white background. Every captioned parameter is drawn large and with
-contrast (dark outlines, accent-coloured sole, heel and trim) because a fixed ImageNet CNN, not a
-person, is the main viewer; small, flat details were lost in its features in a prototype. The
+contrast (dark outlines; the accent colour on the outsole, heel cap, trim and bows) because a fixed
+ImageNet CNN, not a person, is the main viewer: small, flat details were lost in its features in a
+prototype. The primary colour stays the largest colour area (heels and platforms are covered in
+it), which keeps it readable from pooled features; see `benchmarks/visibility.py`. The
 image depends only on the row: pose jitter moves the drawing, `texture_seed` offsets the pattern
 and grain textures. Drawing happens at twice the output size and is box-filtered down.
 
@@ -65,7 +67,6 @@ class _Row:
     category: str
     primary: RGB
     accent: RGB
-    primary_name: str
     heel_shape: str
     heel_cm: float
     platform_cm: float
@@ -92,7 +93,6 @@ def _row(params: ShoeParams, i: int) -> _Row:
         category=CATEGORIES[int(p["category"])],
         primary=COLOURS[int(p["primary_colour"])].rgb,
         accent=COLOURS[int(p["accent_colour"])].rgb,
-        primary_name=COLOURS[int(p["primary_colour"])].name,
         heel_shape=HEEL_SHAPES[int(p["heel_shape"])],
         heel_cm=float(p["heel_height"]),
         platform_cm=float(p["platform"]),
@@ -460,8 +460,9 @@ def _draw_shadow(cv: _Canvas, shoe: _Shoe) -> None:
 
 def _draw_sole_and_heel(cv: _Canvas, shoe: _Shoe) -> None:
     """Sole, platform and heel: covered in a shade of the upper's colour (a pale one for the foam and
-    rubber of sporty shoes), with an accent outsole and heel cap. Accent-coloured heels and platforms were tried: they made the primary colour much harder to
-    read from the pooled CNN features (which colour is the shoe's?) for a small gain on the accent."""
+    rubber of sporty shoes), with an accent outsole and heel cap. Accent-coloured heels and platforms
+    were tried: they made the primary colour much harder to read from the pooled CNN features (which
+    colour is the shoe's?) for a small gain on the accent."""
     row, acc = shoe.row, shoe.row.accent
     body = _shade(row.primary, 1.5) if row.category in _FOAM_SOLE else _shade(row.primary, 0.85)
     x_front = X_TOE + shoe.front_s * FOOT - 0.004
