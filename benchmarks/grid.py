@@ -30,6 +30,8 @@ class GridConfig:
     """Catalog seed; the sheet shows the first items of each category."""
     label_width: int = 110
     """Width of the left label column in pixels."""
+    colours: int = 192
+    """Palette size of the saved PNG, a third of the bytes of full RGB (0: save full RGB)."""
 
 
 def pick_rows(params: ShoeParams, columns: int) -> list[list[int]]:
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> Path:
     sheet = make_grid(params, rows, cfg.size, cfg.label_width)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if cfg.colours:
+        sheet = sheet.quantize(colors=cfg.colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     sheet.save(out, optimize=True)
     if args.describe:
         for indices in rows:
