@@ -45,7 +45,7 @@ class CatalogConfig:
     """Channels kept per location of the spatial map the captioner attends over."""
     batch_size: int = 64
     """Images per CNN forward pass while building (does not change the result)."""
-    render_version: int = 1
+    render_version: int = 2
     """Bumped whenever the renderer's drawing changes, so stale features are never reused."""
 
     def __post_init__(self) -> None:
