@@ -1,0 +1,172 @@
+"""The trained relative captioner as a simulated shopper: the environment's default user.
+
+>>> user = load_captioner(catalog)            # trains and caches on first use (minutes), then loads
+>>> user.describe(np.array([3]), np.array([7]))  # doctest: +SKIP
+['is darker with a higher heel']
+
+Greedy decoding is deterministic, so captions are memoised in a bounded LRU cache keyed by
+(target, candidate): rollouts and repeated evaluations never decode the same pair twice.
+Sampling (decoding="sample") draws each row's words from that row's generator instead, and skips
+the cache.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from simulators.cache import ArtifactCache
+from simulators.captioner.checkpoint import KIND, read_checkpoint, write_checkpoint
+from simulators.captioner.model import RelativeCaptioner, gather_maps
+from simulators.captioner.train import TrainConfig, train_captioner
+from simulators.catalog.catalog import Catalog
+from simulators.language.grammar import SAME_ITEM_PHRASE
+from simulators.language.vocab import Vocabulary
+from simulators.seeding import make_rng
+from simulators.users import User, _pairs
+from simulators.world import CorpusConfig, load_corpus, load_vocabulary
+
+DECODINGS = ("greedy", "beam", "sample")
+
+
+@dataclass(frozen=True)
+class CaptionerUserConfig:
+    """How the trained captioner answers (does not change the trained weights)."""
+
+    decoding: str = "greedy"
+    """"greedy" (deterministic, cached), "beam" (deterministic, cached) or "sample" (seeded, not cached)."""
+    beam_size: int = 3
+    temperature: float = 1.0
+    """Softmax temperature for decoding="sample"."""
+    cache_size: int = 200_000
+    """Most (target, candidate) captions kept; the least recently used are dropped first (0: no cache)."""
+    batch_size: int = 1024
+    """Most pairs decoded in one forward pass (bounds memory on large requests)."""
+
+    def __post_init__(self) -> None:
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
+        if self.beam_size < 1 or self.batch_size < 1 or self.cache_size < 0 or not self.temperature > 0:
+            raise ValueError("beam_size and batch_size must be positive, cache_size >= 0, temperature > 0")
+
+
+class CaptionerUser(User):
+    """A shopper who speaks through a trained RelativeCaptioner (the paper's user simulator)."""
+
+    def __init__(self, model: RelativeCaptioner, vocabulary: Vocabulary, catalog: Catalog,
+                 config: CaptionerUserConfig | None = None, seed: int = 0, device: str | torch.device | None = None,
+                 meta: dict[str, Any] | None = None, path: Path | None = None):
+        self.config = config or CaptionerUserConfig()
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device).eval()
+        self.vocabulary = vocabulary
+        self.n_items = len(catalog)
+        self.spatial = torch.from_numpy(np.ascontiguousarray(catalog.spatial)).to(self.device)  # (N, S, C) float16
+        self.meta = meta or {}
+        self.path = path
+        self._cache: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self.decoded_pairs = 0
+        """Pairs sent through the model so far (cache misses), for checking the cache works."""
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "captioner")
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        out: list[str | None] = [SAME_ITEM_PHRASE if t == c else None for t, c in zip(targets, candidates, strict=True)]
+        todo = [b for b, text in enumerate(out) if text is None]
+        if not todo:
+            return out  # type: ignore[return-value]
+        if self.config.decoding == "sample":
+            if rngs is not None:
+                uniforms = np.stack([rngs[b].random(self.model.config.max_len) for b in todo])
+            else:
+                uniforms = self.rng.random((len(todo), self.model.config.max_len))
+            texts = self.caption(targets[todo], candidates[todo], uniforms)
+            for b, text in zip(todo, texts, strict=True):
+                out[b] = text
+            return out  # type: ignore[return-value]
+        cache = self._cache
+        missing: dict[tuple[int, int], list[int]] = {}
+        for b in todo:
+            key = (int(targets[b]), int(candidates[b]))
+            text = cache.get(key)
+            if text is None:
+                missing.setdefault(key, []).append(b)
+            else:
+                cache.move_to_end(key)
+                out[b] = text
+        if missing:
+            keys = list(missing)
+            texts = self.caption(np.array([k[0] for k in keys]), np.array([k[1] for k in keys]))
+            for key, text in zip(keys, texts, strict=True):
+                for b in missing[key]:
+                    out[b] = text
+                if self.config.cache_size:
+                    cache[key] = text
+            while len(cache) > self.config.cache_size:
+                cache.popitem(last=False)
+        return out  # type: ignore[return-value]
+
+    def caption(self, target_ids: np.ndarray, reference_ids: np.ndarray,
+                uniforms: np.ndarray | None = None) -> list[str]:
+        """Decode captions for pairs straight through the model (no cache, no same-item phrase), in chunks."""
+        texts: list[str] = []
+        step = self.config.batch_size
+        for start in range(0, len(target_ids), step):
+            t = gather_maps(self.spatial, target_ids[start : start + step])  # (B, S, C)
+            r = gather_maps(self.spatial, reference_ids[start : start + step])
+            if uniforms is not None:
+                u = torch.as_tensor(uniforms[start : start + step], dtype=torch.float32, device=self.device)
+                ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature)
+            elif self.config.decoding == "beam":
+                ids = self.model.beam_search(t, r, beam_size=self.config.beam_size)
+            else:
+                ids = self.model.greedy(t, r)
+            texts.extend(self.vocabulary.decode_batch(ids.cpu().numpy()))
+            self.decoded_pairs += len(t)
+        return texts
+
+    def cache_info(self) -> dict[str, int]:
+        return {"size": len(self._cache), "max_size": self.config.cache_size, "decoded_pairs": self.decoded_pairs}
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+
+def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpus: CorpusConfig | None = None,
+                   user_config: CaptionerUserConfig | None = None, cache: ArtifactCache | None = None,
+                   device: str | torch.device = "cpu", seed: int = 0, progress: bool = True,
+                   on_corrupt: str = "raise") -> CaptionerUser:
+    """The trained captioner of `catalog` as a user; trained and cached on first use.
+
+    The artifact key covers the catalog, its vocabulary, the corpus and the training config. On
+    load every file is checksummed and the checkpoint's catalog and vocabulary hash are compared
+    with the given catalog's: a corrupt file raises CorruptArtifactError (on_corrupt="rebuild"
+    retrains instead) and a mismatch raises CheckpointMismatchError.
+    """
+    config = config or TrainConfig()
+    corpus = corpus or CorpusConfig(split="train")
+    cache = cache or ArtifactCache()
+    vocabulary = load_vocabulary(catalog, corpus, cache)
+
+    def write(staging: Path) -> dict[str, Any]:
+        rows = load_corpus(catalog, corpus, cache)
+        model, history = train_captioner(catalog, rows, vocabulary, config, device=device, progress=progress)
+        summary = {k: v for k, v in history.items() if k != "epochs"}
+        return write_checkpoint(staging, model, catalog, vocabulary, history,
+                                {"train": asdict(config), "corpus": asdict(corpus), "history": summary})
+
+    key = {"catalog": catalog.name, "vocabulary_sha256": vocabulary.content_hash, "corpus": asdict(corpus),
+           "train": asdict(config)}
+    art = cache.load_or_build(KIND, key, write, on_corrupt=on_corrupt)
+    model, meta = read_checkpoint(art.path, catalog, vocabulary, device)
+    return CaptionerUser(model, vocabulary, catalog, user_config, seed=seed, device=device, meta=meta, path=art.path)

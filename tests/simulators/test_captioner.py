@@ -1,0 +1,192 @@
+"""The relative captioner on the tiny catalog with a tiny model: training, decoding, checkpoints, the user's cache."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from simulators.cache import ArtifactCache, CorruptArtifactError
+from simulators.captioner import (
+    CaptionerConfig,
+    CaptionerUser,
+    CaptionerUserConfig,
+    CheckpointMismatchError,
+    RelativeCaptioner,
+    TrainConfig,
+    load_captioner,
+    read_checkpoint,
+    train_captioner,
+)
+from simulators.captioner.checkpoint import WEIGHTS
+from simulators.language.grammar import SAME_ITEM_PHRASE
+from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+from simulators.world import CorpusConfig, load_corpus, load_vocabulary
+
+TINY_TRAIN = TrainConfig(max_epochs=3, batch_size=64, embed_dim=16, hidden_dim=32, attention_dim=16, lr=5e-3)
+TINY_CORPUS = CorpusConfig(n_relative=300, n_single=40, refs_per_single=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread, and a busy machine cannot stall its barrier."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def captioner(tiny_catalog, session_cache) -> CaptionerUser:
+    return load_captioner(tiny_catalog, TINY_TRAIN, corpus=TINY_CORPUS, cache=session_cache, progress=False)
+
+
+@pytest.fixture(scope="module")
+def vocabulary(tiny_catalog, session_cache) -> Vocabulary:
+    return load_vocabulary(tiny_catalog, TINY_CORPUS, session_cache)
+
+
+def random_model(vocab_size: int = 40, seed: int = 0, **overrides) -> RelativeCaptioner:
+    torch.manual_seed(seed)
+    return RelativeCaptioner(CaptionerConfig(vocab_size=vocab_size, channels=8, locations=4, embed_dim=16,
+                                             hidden_dim=24, attention_dim=12, **overrides)).eval()
+
+
+def test_training_lowers_the_loss(captioner):
+    history = captioner.meta["history"]
+    assert history["best_val_nll"] < history["initial_val_nll"] - 1.0
+
+
+def test_a_few_steps_lower_the_training_loss(tiny_catalog, session_cache, vocabulary):
+    corpus = load_corpus(tiny_catalog, TINY_CORPUS, session_cache)
+    config = dataclasses.replace(TINY_TRAIN, max_epochs=2, patience=5)
+    _, history = train_captioner(tiny_catalog, corpus, vocabulary, config, progress=False)
+    first, last = history["epochs"][0]["train_nll"], history["epochs"][-1]["train_nll"]
+    assert last < first
+    assert history["best_val_nll"] < history["initial_val_nll"]
+
+
+def test_greedy_shapes_and_token_layout():
+    model = random_model()
+    t, r = torch.randn(5, 4, 8), torch.randn(5, 4, 8)
+    ids = model.greedy(t, r)
+    assert ids.shape == (5, model.config.max_len) and ids.dtype == torch.long
+    for row in ids.tolist():
+        assert EOS_ID in row and BOS_ID not in row
+        end = row.index(EOS_ID)
+        assert PAD_ID not in row[:end] and set(row[end + 1:]) <= {PAD_ID}
+    assert model.greedy(t[:0], r[:0]).shape == (0, model.config.max_len)
+
+
+def test_greedy_matches_teacher_forced_argmax():
+    """The fast decoder (cached fused weights, shrinking batch) computes what forward() computes."""
+    model = random_model(seed=3)
+    t, r = torch.randn(6, 4, 8), torch.randn(6, 4, 8)
+    ids = model.greedy(t, r)
+    inputs = torch.cat([torch.full((6, 1), BOS_ID), ids[:, :-1]], dim=1)
+    with torch.no_grad():
+        logits, _ = model(t, r, inputs)
+    logits[..., PAD_ID] = logits[..., BOS_ID] = float("-inf")
+    best = logits.argmax(-1)
+    for row in range(6):
+        end = ids[row].tolist().index(EOS_ID)
+        if end < model.config.max_len - 1:  # the last position is forced to <eos>
+            assert torch.equal(best[row, : end + 1], ids[row, : end + 1])
+
+
+def test_beam_of_one_is_greedy_and_beams_are_deterministic():
+    model = random_model(seed=1)
+    t, r = torch.randn(7, 4, 8), torch.randn(7, 4, 8)
+    assert torch.equal(model.beam_search(t, r, beam_size=1), model.greedy(t, r))
+    assert torch.equal(model.beam_search(t, r, beam_size=3), model.beam_search(t, r, beam_size=3))
+
+
+@pytest.mark.parametrize("fusion", ["concat", "difference", "concat-difference"])
+def test_fusions_decode(fusion):
+    model = random_model(fusion=fusion)
+    assert model.greedy(torch.randn(2, 4, 8), torch.randn(2, 4, 8)).shape == (2, model.config.max_len)
+
+
+def test_training_is_deterministic_under_a_seed(tiny_catalog, session_cache, vocabulary):
+    corpus = load_corpus(tiny_catalog, TINY_CORPUS, session_cache)
+    a, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3)
+    b, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3)
+    c, _ = train_captioner(tiny_catalog, corpus, vocabulary, dataclasses.replace(TINY_TRAIN, seed=1),
+                           progress=False, max_steps=3)
+    state_b, state_c = b.state_dict(), c.state_dict()
+    assert all(torch.equal(v, state_b[k]) for k, v in a.state_dict().items())
+    assert not torch.equal(a.state_dict()["out_words.weight"], state_c["out_words.weight"])
+
+
+def test_decoding_is_deterministic_and_sampling_follows_each_rows_generator(captioner, tiny_catalog):
+    t, c = tiny_catalog.test_ids[:6], tiny_catalog.test_ids[::-1][:6]
+    greedy = captioner.caption(t, c)
+    assert greedy == captioner.caption(t, c)
+    sampler = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(decoding="sample"))
+    rngs = lambda: [np.random.default_rng(100 + i) for i in range(6)]  # noqa: E731
+    first = sampler.describe(t, c, rngs=rngs())
+    assert first == sampler.describe(t, c, rngs=rngs())
+    # Row 2 alone, with its own generator, says the same as in the batch.
+    assert sampler.describe(t[2:3], c[2:3], rngs=[np.random.default_rng(102)]) == first[2:3]
+    sampler.reset(7)
+    a = sampler.describe(t, c)
+    sampler.reset(7)
+    assert sampler.describe(t, c) == a
+
+
+def test_lru_cache_answers_repeats_without_decoding(tiny_catalog, captioner):
+    user = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(cache_size=3))
+    t, c = np.array([1, 2, 1, 5]), np.array([3, 4, 3, 5])
+    first = user.describe(t, c)
+    assert first[3] == SAME_ITEM_PHRASE and first[0] == first[2]
+    assert user.decoded_pairs == 2  # (1, 3) once, (2, 4); the same-item row needs no model
+    assert user.describe(t, c) == first
+    assert user.decoded_pairs == 2
+    assert first[:2] == user.caption(t[:2], c[:2])
+    user.describe(np.array([6, 7, 8]), np.array([9, 10, 11]))
+    assert user.cache_info()["size"] == 3  # bounded: the oldest pairs were dropped
+    before = user.decoded_pairs
+    user.describe(np.array([1]), np.array([3]))
+    assert user.decoded_pairs == before + 1
+
+
+def test_bad_ids_are_refused(captioner, tiny_catalog):
+    with pytest.raises(ValueError, match="catalog indices"):
+        captioner.describe(np.array([len(tiny_catalog)]), np.array([0]))
+
+
+def test_checkpoint_for_another_catalog_or_vocabulary_is_refused(captioner, tiny_catalog, vocabulary):
+    other_catalog = dataclasses.replace(tiny_catalog, name="synthshoes-elsewhere")
+    with pytest.raises(CheckpointMismatchError, match="catalog"):
+        read_checkpoint(captioner.path, other_catalog, vocabulary)
+    other_vocabulary = Vocabulary([*vocabulary.words, "zebra"])
+    with pytest.raises(CheckpointMismatchError, match="vocabulary"):
+        read_checkpoint(captioner.path, tiny_catalog, other_vocabulary)
+    model, meta = read_checkpoint(captioner.path, tiny_catalog, vocabulary)
+    assert meta["vocabulary_sha256"] == vocabulary.content_hash
+
+
+def test_corrupted_checkpoint_is_refused(captioner, tiny_catalog, session_cache, tmp_path):
+    root = tmp_path / "home"
+    shutil.copytree(session_cache.root, root)
+    copy = root / captioner.path.relative_to(session_cache.root)
+    weights = copy / WEIGHTS
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CorruptArtifactError, match="sha256"):
+        load_captioner(tiny_catalog, TINY_TRAIN, corpus=TINY_CORPUS, cache=ArtifactCache(root), progress=False)
+    weights.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(CorruptArtifactError, match="truncated"):
+        read_checkpoint(copy, tiny_catalog, load_vocabulary(tiny_catalog, TINY_CORPUS, session_cache))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_decodes_like_cpu(captioner, tiny_catalog):
+    t, c = tiny_catalog.test_ids[:8], tiny_catalog.test_ids[::-1][:8]
+    gpu = CaptionerUser(copy.deepcopy(captioner.model), captioner.vocabulary, tiny_catalog, device="cuda")
+    assert gpu.caption(t, c) == captioner.caption(t, c)
