@@ -81,9 +81,11 @@ def rank_percentile(ranks: np.ndarray, n: int) -> np.ndarray:
 
 
 def ranks_per_query_loop(features: np.ndarray, queries: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Reference ranker, one query at a time as in the original implementation (for tests and benchmarks)."""
+    """Reference ranker, one query at a time in torch as in the original implementation (tests, benchmarks)."""
+    items = torch.as_tensor(features, dtype=torch.float32)
     out = np.empty(len(queries), dtype=np.int64)
-    for b, (q, t) in enumerate(zip(queries, targets, strict=True)):
-        d = ((features - q) ** 2).sum(axis=1)
-        out[b] = int((d < d[t]).sum())
+    for b in range(len(queries)):
+        q = torch.as_tensor(queries[b], dtype=torch.float32)
+        d = (items - q).pow(2).sum(dim=1)  # (N,)
+        out[b] = int((d < d[int(targets[b])]).sum())
     return out
