@@ -36,20 +36,29 @@ class Ranker:
         self.sq_norms = (self.items * self.items).sum(dim=1)  # (N,)
         self.n, self.dim = self.items.shape
 
+    def scores(self, queries: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(B, N) |x|^2 - 2 x.q: squared distances less the per-query |q|^2, which orders items identically.
+
+        One fused matrix product (addmm); ranking and nearest-item search use it directly.
+        """
+        q = torch.as_tensor(queries, dtype=torch.float32, device=self.device)
+        if q.ndim == 1:
+            q = q[None]
+        return torch.addmm(self.sq_norms, q, self.items.T, alpha=-2.0)
+
     def distances(self, queries: torch.Tensor | np.ndarray) -> torch.Tensor:
         """(B, N) squared L2 distances from each query to every item."""
         q = torch.as_tensor(queries, dtype=torch.float32, device=self.device)
         if q.ndim == 1:
             q = q[None]
-        # |x - q|^2 = |x|^2 - 2 x.q + |q|^2; the |q|^2 term is shared by a row, so it cannot change ranks.
-        return self.sq_norms[None, :] - 2.0 * (q @ self.items.T) + (q * q).sum(dim=1, keepdim=True)
+        return self.scores(q) + (q * q).sum(dim=1, keepdim=True)
 
     def ranks(self, queries: torch.Tensor | np.ndarray, targets: np.ndarray | torch.Tensor) -> np.ndarray:
         """(B,) int64 rank of targets[b] under queries[b]."""
-        return self.ranks_from(self.distances(queries), targets)
+        return self.ranks_from(self.scores(queries), targets)
 
     def ranks_from(self, distances: torch.Tensor, targets: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Ranks from an already computed (B, N) distance matrix."""
+        """Ranks from an already computed (B, N) matrix of distances or scores."""
         t = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=self.device).reshape(-1, 1)
         target_d = distances.gather(1, t)  # (B, 1)
         return (distances < target_d).sum(dim=1).cpu().numpy().astype(np.int64)
@@ -63,17 +72,25 @@ class Ranker:
     def nearest(self, queries: torch.Tensor | np.ndarray, exclude: np.ndarray | torch.Tensor | None = None,
                 k: int = 1) -> np.ndarray:
         """(B, k) indices of the k nearest items per query, skipping items where exclude[b, i] is True."""
-        return self.nearest_from(self.distances(queries), exclude, k)
+        return self.nearest_from(self.scores(queries), exclude, k)
 
     def nearest_from(self, distances: torch.Tensor, exclude: np.ndarray | torch.Tensor | None = None,
                      k: int = 1) -> np.ndarray:
-        """Nearest items from an already computed (B, N) distance matrix."""
+        """Nearest items from an already computed (B, N) matrix of distances or scores.
+
+        `exclude` is a (B, N) bool mask, or a (B, K) index tensor of items to skip; the index form
+        overwrites those entries of `distances` in place (cheap when K is small, as for shown images).
+        """
         if exclude is not None:
-            mask = torch.as_tensor(exclude, dtype=torch.bool, device=self.device)
-            distances = distances.masked_fill(mask, float("inf"))
+            if isinstance(exclude, torch.Tensor) and exclude.dtype == torch.long:
+                distances = distances.scatter_(1, exclude, float("inf"))
+            else:
+                mask = torch.as_tensor(exclude, dtype=torch.bool, device=self.device)
+                distances = distances.masked_fill(mask, float("inf"))
         if k == 1:
             return distances.argmin(dim=1, keepdim=True).cpu().numpy()
         return torch.topk(distances, k, dim=1, largest=False).indices.cpu().numpy()
+
 
 def rank_percentile(ranks: np.ndarray, n: int) -> np.ndarray:
     """1 - rank / (N - 1): 1.0 when the target is the closest item, 0.0 when it is the farthest."""

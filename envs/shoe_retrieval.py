@@ -82,6 +82,9 @@ class DialogBatch:
         self.tokens = np.zeros((b, MAX_TOKENS), dtype=np.int64)
         self.text: list[str] = [""] * b
         self.shown = torch.zeros((b, self.n), dtype=torch.bool, device=self.ranker.device)
+        # The same set as indices, padded with each row's first image: cheap to exclude from the argmin.
+        self.shown_idx = torch.zeros((b, 8), dtype=torch.long, device=self.ranker.device)
+        self.n_shown = np.zeros(b, dtype=np.int64)
         self.query_bound = float(np.ceil(np.abs(self.features).max() * 2.0)) if self.n else 1.0
 
     # ---- validation (never mutates state) -----------------------------------------------------
@@ -166,16 +169,19 @@ class DialogBatch:
             self.target[row], self.candidate[row], self.turn[row] = target, first, 0
             self.shown[row] = False
             self.shown[row, first] = True
+            self.shown_idx[row] = first
+            self.n_shown[row] = 1
             all_queries[row] = self.features[first]
         if len(step_rows):
             all_queries[step_rows] = queries
-        distances = self.ranker.distances(all_queries)  # (B, N)
-        ranks = self.ranker.ranks_from(distances, self.target)
+        scores = self.ranker.scores(all_queries)  # (B, N): distances up to a per-row constant
+        ranks = self.ranker.ranks_from(scores, self.target)
         if len(step_rows):
             if chosen is None:
-                chosen = self.ranker.nearest_from(distances[step_rows], self.shown[step_rows])[:, 0]
+                rows_scores = scores if len(step_rows) == b else scores[step_rows]
+                chosen = self.ranker.nearest_from(rows_scores, self.shown_idx[step_rows])[:, 0]
+            self._mark_shown(step_rows, chosen)
             self.candidate[step_rows] = chosen
-            self.shown[step_rows, torch.as_tensor(chosen, device=self.ranker.device)] = True
             self.turn[step_rows] += 1
         self.rank, self.percentile = ranks, rank_percentile(ranks, self.n)
         self.text = self.user.describe(self.item_ids[self.target], self.item_ids[self.candidate], rngs=list(rngs))
@@ -185,6 +191,16 @@ class DialogBatch:
         truncated = stepped & ~terminated & (self.turn >= self.max_turns)
         reward = np.where(stepped, self.percentile, 0.0).astype(np.float32)
         return reward, terminated, truncated
+
+    def _mark_shown(self, rows: np.ndarray, chosen: np.ndarray) -> None:
+        if self.n_shown[rows].max() >= self.shown_idx.shape[1]:
+            pad = self.shown_idx[:, :1].expand(-1, self.shown_idx.shape[1])  # grow by doubling
+            self.shown_idx = torch.cat([self.shown_idx, pad], dim=1)
+        dev = self.ranker.device
+        rows_t, chosen_t = torch.as_tensor(rows, device=dev), torch.as_tensor(chosen, device=dev)
+        self.shown[rows_t, chosen_t] = True
+        self.shown_idx[rows_t, torch.as_tensor(self.n_shown[rows], device=dev)] = chosen_t
+        self.n_shown[rows] += 1
 
     def what_if(self, row: int, rng: np.random.Generator, candidates: Any, queries: Any = None) -> WhatIf:
         """Outcomes of showing each of `candidates` next, from row `row`'s state, without changing it."""

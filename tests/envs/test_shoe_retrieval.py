@@ -111,6 +111,23 @@ def test_query_shows_nearest_unseen(tiny_catalog, vocab):
     assert obs["candidate"] == int(np.argmin(d))
 
 
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_query_actions_never_reshow_an_image(tiny_catalog, vocab, num_envs):
+    """Past the shown-list's first allocation (8), every step still shows a new image."""
+    vec = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=tiny_catalog, vocabulary=vocab, action_type="query",
+                                 max_turns=40, device="cpu")
+    obs, _ = vec.reset(seed=0, options={"target": 0})
+    seen = [{int(c)} for c in obs["candidate"]]
+    for _ in range(20):
+        obs, _, terminated, _, info = vec.step(obs["candidate_features"])
+        for i, c in enumerate(obs["candidate"]):
+            assert int(c) not in seen[i]
+            seen[i].add(int(c))
+        if terminated.any():
+            break
+    np.testing.assert_array_equal(info["shown"].sum(axis=1), [len(s) for s in seen])
+
+
 def test_showing_target_terminates_with_options(tiny_catalog, vocab):
     env = make(tiny_catalog, vocab, action_type="candidate")
     obs, info = env.reset(seed=0, options={"target": 5, "first_candidate": 7})
