@@ -33,6 +33,7 @@ class Ranker:
             raise ValueError(f"features must be (N >= 2, D), got shape {features.shape}")
         self.device = resolve_device(device)
         self.items = torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32, device=self.device)
+        self.items_t = self.items.T.contiguous()  # (D, N): a contiguous right operand keeps small products fast
         self.sq_norms = (self.items * self.items).sum(dim=1)  # (N,)
         self.n, self.dim = self.items.shape
 
@@ -44,7 +45,7 @@ class Ranker:
         q = torch.as_tensor(queries, dtype=torch.float32, device=self.device)
         if q.ndim == 1:
             q = q[None]
-        return torch.addmm(self.sq_norms, q, self.items.T, alpha=-2.0)
+        return torch.addmm(self.sq_norms, q, self.items_t, alpha=-2.0)
 
     def distances(self, queries: torch.Tensor | np.ndarray) -> torch.Tensor:
         """(B, N) squared L2 distances from each query to every item."""
