@@ -37,11 +37,6 @@ class Agent(ABC):
         raise TypeError(f"{cls.__name__} has no learned parameters to load")
 
 
-def batch_size_of(observation: dict[str, np.ndarray]) -> int:
-    candidate = np.asarray(observation["candidate"])
-    return 1 if candidate.ndim == 0 else len(candidate)
-
-
 def as_batch(observation: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:
     """(batched observation, whether the input was a single unbatched observation)."""
     single = np.asarray(observation["candidate"]).ndim == 0
