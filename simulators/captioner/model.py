@@ -44,9 +44,11 @@ class CaptionerConfig:
     """Size of the attention MLP."""
     dropout: float = 0.3
     """Dropout before the output layer (training only)."""
-    encoder_dim: int = 0
-    """0: attend over the fused maps themselves (as in Show, Attend and Tell); > 0: first pass each fused
-    location through a learned Linear + ReLU of this width, which can compare target and reference channels."""
+    global_dim: int = 0
+    """0: plain Show, Attend and Tell (the LSTM starts from the mean annotation). > 0: one shared Linear + ReLU
+    reads each image's whole map (all locations at once) into a vector of this size; the pair of vectors starts
+    the LSTM and is offered to attention as one extra location, so naming what the whole shoe is (its colour,
+    its category) does not hinge on attending to one location."""
     max_len: int = MAX_LEN
     """Longest caption in tokens, <eos> included (the environment pads feedback to 16)."""
 
@@ -56,19 +58,14 @@ class CaptionerConfig:
         for name in ("vocab_size", "channels", "locations", "embed_dim", "hidden_dim", "attention_dim", "max_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.encoder_dim < 0:
-            raise ValueError(f"encoder_dim must be >= 0, got {self.encoder_dim}")
+        if self.global_dim < 0:
+            raise ValueError(f"global_dim must be >= 0, got {self.global_dim}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def fused_channels(self) -> int:
         return {"concat": 2, "difference": 1, "concat-difference": 3}[self.fusion] * self.channels
-
-    @property
-    def annotation_dim(self) -> int:
-        """Size F of the annotation vectors attention reads."""
-        return self.encoder_dim or self.fused_channels
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,20 +76,26 @@ class RelativeCaptioner(nn.Module):
 
     Maps are the catalog's `spatial` rows, (B, S, C) each; they are standardised with per-channel
     statistics of the training items (buffers saved with the weights), fused, and tagged with a
-    learned per-location embedding so attention knows where on the shoe it looks.
+    learned per-location embedding so attention knows where on the shoe it looks. With `global_dim`
+    a whole-map summary of both images is one more location to attend to (S' = S + 1).
     """
 
     def __init__(self, config: CaptionerConfig):
         super().__init__()
         self.config = config
-        c, f = config.channels, config.annotation_dim
+        c, f = config.channels, config.fused_channels
         self.register_buffer("feature_mean", torch.zeros(c))
         self.register_buffer("feature_std", torch.ones(c))
         self.location = nn.Parameter(torch.zeros(config.locations, config.fused_channels))
-        self.encoder = nn.Linear(config.fused_channels, f) if config.encoder_dim else None
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD_ID)
-        self.init_h = nn.Linear(f, config.hidden_dim)
-        self.init_c = nn.Linear(f, config.hidden_dim)
+        if config.global_dim:
+            self.glimpse = nn.Linear(config.locations * c, config.global_dim)
+            self.global_slot = nn.Linear(2 * config.global_dim, f)
+        else:
+            self.glimpse = self.global_slot = None
+        summary = 2 * config.global_dim if config.global_dim else f
+        self.init_h = nn.Linear(summary, config.hidden_dim)
+        self.init_c = nn.Linear(summary, config.hidden_dim)
         self.att_features = nn.Linear(f, config.attention_dim)
         self.att_hidden = nn.Linear(config.hidden_dim, config.attention_dim)
         self.att_score = nn.Linear(config.attention_dim, 1)
@@ -113,7 +116,11 @@ class RelativeCaptioner(nn.Module):
         self.feature_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-6))
 
     def fuse(self, target_maps: torch.Tensor, reference_maps: torch.Tensor) -> torch.Tensor:
-        """(B, S, C) maps of targets and references -> (B, S, F) annotation vectors."""
+        """(B, S, C) maps of targets and references -> (B, S, F) annotation vectors (without the global slot)."""
+        return self._encode(target_maps, reference_maps)[0][:, : self.config.locations]
+
+    def _encode(self, target_maps: torch.Tensor, reference_maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(annotations (B, S or S+1, F), summary (B, *) that starts the LSTM)."""
         t = (target_maps.float() - self.feature_mean) / self.feature_std  # (B, S, C)
         r = (reference_maps.float() - self.feature_mean) / self.feature_std
         if self.config.fusion == "concat":
@@ -122,8 +129,14 @@ class RelativeCaptioner(nn.Module):
             fused = t - r  # (B, S, C)
         else:
             fused = torch.cat([t, r, t - r], dim=-1)  # (B, S, 3C)
-        fused = fused + self.location  # (B, S, 2C | C | 3C)
-        return fused if self.encoder is None else torch.relu(self.encoder(fused))  # (B, S, F)
+        annotations = fused + self.location  # (B, S, F)
+        if self.glimpse is not None:
+            b = t.shape[0]
+            both = torch.relu(self.glimpse(torch.cat([t, r]).flatten(1)))  # (2B, G): one layer for both images
+            summary = self.drop(torch.cat([both[:b], both[b:]], dim=1))  # (B, 2G)
+            slot = self.global_slot(summary)  # (B, F)
+            return torch.cat([annotations, slot.unsqueeze(1)], dim=1), summary  # (B, S+1, F)
+        return annotations, annotations.mean(dim=1)  # (B, F)
 
     # -- one decoder step ---------------------------------------------------------------------------
 
@@ -143,7 +156,7 @@ class RelativeCaptioner(nn.Module):
             z_weight=torch.cat([lstm.weight_ih[:, e:], self.out_context.weight]),
             z_bias=torch.cat([zeros, self.out_context.bias]),
             word_weight=lstm.weight_ih[:, :e],
-            split=(e, self.config.attention_dim, self.config.annotation_dim, 4 * h),
+            split=(e, self.config.attention_dim, self.config.fused_channels, 4 * h),
         )
 
     def step(self, emb: torch.Tensor, emb_gates: torch.Tensor, hh: torch.Tensor, c: torch.Tensor,
@@ -169,17 +182,16 @@ class RelativeCaptioner(nn.Module):
 
     def _start(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
                w: _FusedWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(annotations (B, S, F), projected (B, S, A), hh (B, E+A+F+4H), c (B, H)) before the first word."""
-        annotations = self.fuse(target_maps, reference_maps)
-        mean = annotations.mean(dim=1)  # (B, F)
-        h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))  # (B, H) each
+        """(annotations (B, S', F), projected (B, S', A), hh (B, E+A+F+4H), c (B, H)) before the first word."""
+        annotations, summary = self._encode(target_maps, reference_maps)
+        h, c = torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))  # (B, H) each
         return annotations, self.att_features(annotations), torch.addmm(w.h_bias, h, w.h_weight.t()), c
 
     # -- training -------------------------------------------------------------------------------------
 
     def forward(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
                 inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher forcing: inputs (B, T) start with <bos>; returns logits (B, T, V) and attention (B, T, S)."""
+        """Teacher forcing: inputs (B, T) start with <bos>; returns logits (B, T, V) and attention (B, T, S')."""
         w = self.fused_weights()
         annotations, projected, hh, c = self._start(target_maps, reference_maps, w)
         emb = self.embed(inputs)  # (B, T, E)

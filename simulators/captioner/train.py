@@ -62,8 +62,9 @@ class TrainConfig:
     hidden_dim: int = 256
     attention_dim: int = 128
     dropout: float = 0.3
-    encoder_dim: int = 0
-    word_dropout: float = 0.0
+    global_dim: int = 256
+    """Width of the whole-map summary of each image (see CaptionerConfig.global_dim; 0: plain Show, Attend and Tell)."""
+    word_dropout: float = 0.25
     """Chance that a teacher-forced input word is replaced by <unk>, so the decoder must look at the images."""
 
     def __post_init__(self) -> None:
@@ -79,7 +80,7 @@ class TrainConfig:
         _, locations, channels = catalog.spatial.shape
         return CaptionerConfig(vocab_size=len(vocabulary), channels=channels, locations=locations,
                                fusion=self.fusion, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
-                               attention_dim=self.attention_dim, dropout=self.dropout, encoder_dim=self.encoder_dim)
+                               attention_dim=self.attention_dim, dropout=self.dropout, global_dim=self.global_dim)
 
 
 @dataclass
@@ -144,7 +145,7 @@ def batch_loss(model: RelativeCaptioner, spatial: torch.Tensor, data: CaptionDat
         drop = (torch.rand(inputs.shape, device=inputs.device) < word_dropout) & (inputs > EOS_ID)
         inputs = inputs.masked_fill(drop, UNK_ID)
     logits, alphas = model(gather_maps(spatial, data.target_ids[rows]), gather_maps(spatial, data.reference_ids[rows]),
-                           inputs)  # (B, T, V), (B, T, S)
+                           inputs)  # (B, T, V), (B, T, S')
     loss = word_nll(logits, targets)
     if attention_penalty:
         mask = (targets != 0).unsqueeze(-1).float()  # (B, T, 1)
@@ -247,10 +248,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="use the 64-item test catalog")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     for f in dataclasses.fields(TrainConfig):
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
     args = parser.parse_args(argv)
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    if args.threads:
+        torch.set_num_threads(args.threads)
     catalog = load_synthshoes(CatalogConfig.tiny() if args.tiny else CatalogConfig())
     t0 = time.perf_counter()
     user = load_captioner(catalog, config, device=args.device, progress=True)

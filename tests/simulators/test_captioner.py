@@ -82,9 +82,10 @@ def test_greedy_shapes_and_token_layout():
     assert model.greedy(t[:0], r[:0]).shape == (0, model.config.max_len)
 
 
-def test_greedy_matches_teacher_forced_argmax():
+@pytest.mark.parametrize("variant", [{}, {"global_dim": 8}, {"fusion": "concat-difference", "global_dim": 8}])
+def test_greedy_matches_teacher_forced_argmax(variant):
     """The fast decoder (cached fused weights, shrinking batch) computes what forward() computes."""
-    model = random_model(seed=3)
+    model = random_model(seed=3, **variant)
     t, r = torch.randn(6, 4, 8), torch.randn(6, 4, 8)
     ids = model.greedy(t, r)
     inputs = torch.cat([torch.full((6, 1), BOS_ID), ids[:, :-1]], dim=1)
