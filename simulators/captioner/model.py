@@ -43,7 +43,7 @@ class CaptionerConfig:
     attention_dim: int = 128
     """Size of the attention MLP."""
     dropout: float = 0.3
-    """Dropout before the output layer (training only)."""
+    """Dropout before the output layer and on the whole-map summaries (training only)."""
     global_dim: int = 0
     """0: plain Show, Attend and Tell (the LSTM starts from the mean annotation). > 0: one shared Linear + ReLU
     reads each image's whole map (all locations at once) into a vector of this size; the pair of vectors starts

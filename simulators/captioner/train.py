@@ -59,9 +59,13 @@ class TrainConfig:
     fusion: str = "concat"
     """How target and reference maps are fused (see model.FUSIONS); the paper concatenates."""
     embed_dim: int = 128
+    """Word embedding and deep-output size (CaptionerConfig.embed_dim)."""
     hidden_dim: int = 256
+    """LSTM state size (CaptionerConfig.hidden_dim)."""
     attention_dim: int = 128
+    """Attention MLP size (CaptionerConfig.attention_dim)."""
     dropout: float = 0.3
+    """Dropout before the output layer and on the whole-map summaries."""
     global_dim: int = 256
     """Width of the whole-map summary of each image (see CaptionerConfig.global_dim; 0: plain Show, Attend and Tell)."""
     word_dropout: float = 0.25
