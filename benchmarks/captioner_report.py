@@ -25,7 +25,6 @@ examples is printed and drawn (reference image, target image, caption) into a PN
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import textwrap
@@ -38,6 +37,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from benchmarks.protocol import write_json
 from simulators.captioner.train import TrainConfig
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
@@ -234,10 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         example_grid(catalog, targets[pick].tolist(), refs[pick].tolist(), [generated[i] for i in pick],
                      [corpus.captions[i] for i in pick]).save(png, optimize=True)
         print(f"wrote {png}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(f"wrote {out}")
+    print(f"wrote {write_json(report, args.out)}")
     return report
 
 

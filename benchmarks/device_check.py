@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from agents.baselines import NearestNeighbourAgent
+from benchmarks.protocol import write_json
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators.cache import ArtifactCache
 from simulators.catalog.catalog import CatalogConfig, load_synthshoes
@@ -69,9 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["full_catalog_build_seconds_cuda"] = round(time.perf_counter() - t0, 1)
         report["full_catalog"] = full.name
         print(f"full catalog built on CUDA in {report['full_catalog_build_seconds_cuda']} s")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    write_json(report, args.out)
     return report
 
 

@@ -12,14 +12,13 @@ results/rank_curves.png and results/synthshoes_grid.png.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.plots import plot_rank_curves
-from benchmarks.protocol import ProtocolConfig, evaluate, format_table, save_results
+from benchmarks.protocol import ProtocolConfig, evaluate, format_table, save_results, write_json
 from envs.ranking import resolve_device
 from simulators.catalog.catalog import CatalogConfig, load_synthshoes
 from simulators.catalog.params import CATEGORIES
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     curves = plot_rank_curves(results, out / "rank_curves.png")
     summary = {"catalog": catalog.name, "build_seconds": catalog.meta.get("build_seconds"),
                "results": str(out / "main.json"), "plot": str(curves), "grid": str(grid_path)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    write_json(summary, out / "summary.json")
     print(f"\nwrote {out / 'main.json'}, {curves}, {grid_path}  (total {time.perf_counter() - t0:.0f} s)")
     return summary
 

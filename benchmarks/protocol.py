@@ -137,10 +137,15 @@ def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None
     return "\n".join(lines)
 
 
-def save_results(results: list[EvalResult], path: str | Path) -> Path:
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write a benchmark's JSON output atomically (staged, then renamed), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps([r.to_json() for r in results], indent=1), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=float), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def save_results(results: list[EvalResult], path: str | Path) -> Path:
+    return write_json([r.to_json() for r in results], path)

@@ -13,7 +13,6 @@ repeated timings are reported. Results go to a table on stdout and to JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.protocol import write_json
 from envs.ranking import Ranker, ranks_per_query_loop, resolve_device
 from envs.shoe_retrieval import ShoeRetrievalEnv, ShoeRetrievalVectorEnv
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
@@ -170,9 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{row['vector256_over_single']:>9.1f}x {parts['ranking_ms']:>8.1f} {parts['user_ms']:>8.1f} "
                   f"{parts['step_ms']:>8.1f} {parts['step_over_costs']:>10.2f}")
     print("\ntargets: ranking speed-up >= 30; vector step <= 1.5 x (ranking + user); vec 256 >= 5 x single")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    out = write_json(report, args.out)
     print(f"wrote {out}")
     return report
 
