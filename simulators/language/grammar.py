@@ -25,6 +25,8 @@ matches the human figures of DESIGN.md section 6 (see `simulators.language.stats
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,7 +77,7 @@ SHAFT_GAP = 1
 FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
 TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
 
-GRAMMAR_VERSION = 1
+GRAMMAR_VERSION = 2
 """Bumped whenever the grammar's output for a given seed changes, so cached corpora are rebuilt."""
 
 SAME_ITEM_PHRASE = "is exactly this one"
@@ -368,7 +370,7 @@ _PP = tuple(_phrases(s.pp) for s in SPECS)
 _MOD = tuple(_phrases(s.mod) for s in SPECS)
 _NOUNS = tuple(tuple((_phrases((pl,))[0], _phrases((sg,))[0]) for pl, sg in s.nouns) for s in SPECS)
 _TOPIC_OF = tuple(TOPICS.index(s.topic) for s in SPECS)
-_RELATIVE = np.array([s.relative for s in SPECS])
+_IS_RELATIVE = tuple(s.relative for s in SPECS)
 _NEGATION = tuple(s.claim.kind == "no" for s in SPECS)
 
 
@@ -699,6 +701,13 @@ class _Draws:
         self.pos += 1
         return self.buf[self.pos - 1]
 
+    def take(self, k: int) -> list[float]:
+        """The next k numbers (the same numbers k calls of u() would give)."""
+        if self.pos + k > len(self.buf):
+            self.buf, self.pos = self.buf[self.pos:] + self.rng.random(64).tolist(), 0
+        self.pos += k
+        return self.buf[self.pos - k:self.pos]
+
     def pick(self, weights: Sequence[float]) -> int:
         """Index drawn with probability proportional to `weights` (which must not all be zero)."""
         x = self.u() * sum(weights)
@@ -717,28 +726,116 @@ class _Option(NamedTuple):
 
 
 class _Slot(NamedTuple):
-    """A slot's options grouped by length in words: the sampler's unit of work."""
+    """A slot's options: flat with running weights for proposals, and grouped by length in words
+    for the exact pass."""
 
     lengths: tuple[int, ...]
     totals: tuple[float, ...]
     """Summed weight of the options of each length."""
     options: tuple[tuple[_Option, ...], ...]
     weights: tuple[tuple[float, ...], ...]
+    flat: tuple[_Option, ...]
+    cumulative: tuple[float, ...]
+    """Running sum over `flat` of weight * tilt ** words."""
+    tilt: float
+    shortest: int
+
+    def propose(self, u: float) -> _Option:
+        """The option a uniform number u in [0, 1) picks, in proportion to weight * tilt ** words."""
+        return self.flat[bisect.bisect_right(self.cumulative, u * self.cumulative[-1], 0, len(self.flat) - 1)]
+
+    def materialise(self) -> _Slot:
+        return self
 
 
-def _slot(options: Sequence[_Option]) -> _Slot:
+class _Union(NamedTuple):
+    """The options of several cached slots as one slot, without building it (for combinations too
+    many to cache): a part is drawn in proportion to its total, then an option within it."""
+
+    parts: tuple[_Slot, ...]
+    cumulative: tuple[float, ...]
+    tilt: float
+    shortest: int
+
+    @classmethod
+    def of(cls, parts: Sequence[_Slot]) -> _Union:
+        return cls(tuple(parts), tuple(itertools.accumulate(p.cumulative[-1] for p in parts)), parts[0].tilt,
+                   min(p.shortest for p in parts))
+
+    def propose(self, u: float) -> _Option:
+        c = self.cumulative
+        x = u * c[-1]
+        i = bisect.bisect_right(c, x, 0, len(c) - 1)
+        low = c[i - 1] if i else 0.0
+        return self.parts[i].propose((x - low) / (c[i] - low))  # the rest of u is uniform within part i
+
+    def materialise(self) -> _Slot:
+        return _slot([o for p in self.parts for o in p.flat], self.tilt)
+
+
+def _slot(options: Sequence[_Option], tilt: float) -> _Slot:
+    """A slot of the options with positive weight, proposed under `tilt` (see `_sample_slots`)."""
     groups: dict[int, list[_Option]] = {}
     for o in options:
         if o.weight > 0:
             groups.setdefault(o.words, []).append(o)
     lengths = tuple(sorted(groups))
+    flat = tuple(o for n in lengths for o in groups[n])
     return _Slot(lengths, tuple(sum(o.weight for o in groups[n]) for n in lengths),
-                 tuple(tuple(groups[n]) for n in lengths), tuple(tuple(o.weight for o in groups[n]) for n in lengths))
+                 tuple(tuple(groups[n]) for n in lengths), tuple(tuple(o.weight for o in groups[n]) for n in lengths),
+                 flat, tuple(itertools.accumulate(o.weight * tilt ** o.words for o in flat)), tilt, lengths[0])
 
 
-def _sample_slots(slots: Sequence[_Slot], length_weights: Sequence[float], draws: _Draws) -> list[_Option]:
+_RELATIVE_TILT, _OUTRIGHT_TILT = 0.6, 0.7
+"""Proposal tilts of the slots of relative captions and of outright descriptions: chosen for speed
+(fewest rejected proposals under the default length weights); they do not change what is sampled."""
+_REJECTION_TRIES = 64
+"""Proposals `_sample_slots` makes before it falls back to the exact pass (which also covers the case
+where no length the slots can make has any weight)."""
+
+
+def _acceptance(length_weights: tuple[float, ...], tilt: float) -> tuple[float, ...]:
+    """Chance of keeping a proposal of n words (index n - 1) under `tilt`: length_weights[n] / tilt ** n,
+    scaled so the largest is 1."""
+    key = (length_weights, tilt)
+    table = _ACCEPTANCE.get(key)
+    if table is None:
+        ratios = [w / tilt ** n for n, w in enumerate(length_weights, start=1)]
+        top = max(ratios)
+        table = _ACCEPTANCE[key] = tuple(r / top if top > 0 else 0.0 for r in ratios)
+    return table
+
+
+_ACCEPTANCE: dict[tuple[tuple[float, ...], float], tuple[float, ...]] = {}
+
+
+def _sample_slots(slots: Sequence[_Slot | _Union], length_weights: tuple[float, ...],
+                  draws: _Draws) -> list[_Option]:
     """One option per slot, a combination drawn with probability proportional to the product of its
-    options' weights times `length_weights` of its total length in words (1-based)."""
+    options' weights times `length_weights` of its total length in words (1-based).
+
+    Rejection sampling: each slot's option is proposed in proportion to its weight times
+    tilt ** (its words), and the whole combination of n words kept with probability proportional
+    to length_weights[n] / tilt ** n, which leaves exactly the distribution above. The slots' common
+    tilt changes only the speed: below 1 it favours short proposals, for length weights that favour
+    short captions. Usually a few proposals, each one uniform number per slot, against a pass over
+    every reachable length (the exact fallback).
+    """
+    accept = _acceptance(length_weights, slots[0].tilt)
+    limit, k = len(accept), len(slots)
+    possible = sum([s.shortest for s in slots]) <= limit and any(accept)  # else only the fallback's rule applies
+    for _ in range(_REJECTION_TRIES if possible else 0):
+        us = draws.take(k + 1)
+        chosen = [s.propose(u) for s, u in zip(slots, us, strict=False)]  # us has one more, for the acceptance
+        n = sum([o.words for o in chosen])
+        if 0 < n <= limit and us[k] < accept[n - 1]:
+            return chosen
+    return _sample_slots_exact([s.materialise() for s in slots], length_weights, draws)
+
+
+def _sample_slots_exact(slots: Sequence[_Slot], length_weights: Sequence[float], draws: _Draws) -> list[_Option]:
+    """`_sample_slots` by a forward pass over the reachable lengths and a backward draw; when no
+    reachable length has any weight, lengths near 5 words are preferred instead."""
     masses = [{0: 1.0}]
     for slot in slots:
         nxt: dict[int, float] = {}
@@ -759,6 +856,14 @@ def _sample_slots(slots: Sequence[_Slot], length_weights: Sequence[float], draws
         chosen.append(o)
         remaining -= o.words
     return chosen[::-1]
+
+
+def _row_lists(mask: np.ndarray) -> list[list[int]]:
+    """The column indices of the True entries of each row of a (B, C) bool matrix, as Python lists."""
+    rows, cols = np.nonzero(mask)
+    bounds = np.searchsorted(rows, np.arange(len(mask) + 1)).tolist()
+    flat = cols.tolist()
+    return [flat[bounds[b]:bounds[b + 1]] for b in range(len(mask))]
 
 
 def _article(text: str) -> str:
@@ -812,15 +917,17 @@ class CaptionGrammar:
         if len(targets) == 0:
             return []
         holds, salient, strong = claim_matrices(params, targets, references, self._attributes(params))
-        same_category = params["category"][targets] == params["category"][references]
+        same_category = (params["category"][targets] == params["category"][references]).tolist()
+        same_item = (targets == references).tolist()
+        true, avail, strong_rows = _row_lists(holds), _row_lists(salient), _row_lists(strong)
         shared = None if rngs is not None else _Draws(rng if rng is not None else self.rng)
         out = []
         for b in range(len(targets)):
             draws = _Draws(rngs[b]) if rngs is not None else shared
-            if targets[b] == references[b]:
+            if same_item[b]:
                 out.append(Caption(SAME_ITEM_PHRASE, ()))
                 continue
-            out.append(self._relative(draws, holds[b], salient[b], strong[b], bool(same_category[b])))
+            out.append(self._relative(draws, true[b], avail[b], strong_rows[b], same_category[b]))
         return out
 
     def describe_single(self, params: ShoeParams, targets: np.ndarray,
@@ -832,26 +939,27 @@ class CaptionGrammar:
         targets = np.asarray(targets, dtype=np.int64).reshape(-1)
         holds, _, _ = claim_matrices(params, targets, targets, self._attributes(params))
         draws = _Draws(rng if rng is not None else self.rng)
-        return [self._outright(draws, holds[b], np.flatnonzero(holds[b] & ~_RELATIVE).tolist(),
-                               self.config.single_length_weights, single=True) for b in range(len(targets))]
+        return [self._outright(draws, true, [j for j in true if not _IS_RELATIVE[j]],
+                               self.config.single_length_weights, single=True) for true in _row_lists(holds)]
 
     # -- one caption ------------------------------------------------------------------------------
 
-    def _relative(self, draws: _Draws, holds: np.ndarray, salient: np.ndarray, strong: np.ndarray,
+    def _relative(self, draws: _Draws, true: list[int], avail: list[int], strong: list[int],
                   same_category: bool) -> Caption:
+        """One relative caption from the pair's true claims, its salient ones (`avail`) and its
+        strong ones (all indices into CLAIMS)."""
         cfg = self.config
-        avail = np.flatnonzero(salient).tolist()
         by_topic: dict[int, list[int]] = {}
         for j in avail:
             by_topic.setdefault(_TOPIC_OF[j], []).append(j)
         if not avail:
-            return self._outright(draws, holds, np.flatnonzero(holds & ~_RELATIVE).tolist(),
+            return self._outright(draws, true, [j for j in true if not _IS_RELATIVE[j]],
                                   cfg.outright_length_weights, single=False)
         p_outright = (cfg.outright_different_category if not same_category
                       else cfg.outright_same_category if len(by_topic) >= cfg.outright_min_topics else 0.0)
         if p_outright and draws.u() < p_outright:
-            caption = self._outright(draws, holds, avail, cfg.outright_length_weights, single=False)
-            if any(salient[CLAIM_INDEX[c]] for c in caption.claims):
+            caption = self._outright(draws, true, avail, cfg.outright_length_weights, single=False)
+            if any(CLAIM_INDEX[c] in avail for c in caption.claims):
                 return caption
         k_weights = cfg.claim_count_weights[: len(by_topic)]
         k = 1 + draws.pick(k_weights)
@@ -873,7 +981,7 @@ class CaptionGrammar:
         if key not in self._slot_cache:
             phrases = self._usable({"adj": _ADJ, "np": _NP, "pp": _PP}[family][j], strong, number)
             opts = [_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[j],)) for p in phrases]
-            self._slot_cache[key] = _slot(opts) if opts else None
+            self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
 
     def _tail_slot(self, j: int, family: str, number: int, last: bool, strong: bool) -> _Slot | None:
@@ -894,81 +1002,85 @@ class CaptionGrammar:
                     opts.append(_Option(f" and {verb} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
             for p in self._usable(_PP[j], strong):
                 opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
-            self._slot_cache[key] = _slot(_spread(opts)) if opts else None
+            self._slot_cache[key] = _slot(_spread(opts), _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
 
-    def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: np.ndarray) -> Caption:
+    def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: list[int]) -> Caption:
         fragment = structure == "other"
         if fragment:
             structure = ("are", "have", "with", "looks")[draws.pick((0.45, 0.3, 0.15, 0.1))]
         family = {"are": "adj", "is": "adj", "looks": "adj", "have": "np", "has": "np", "with": "pp"}[structure]
         number = 1 if structure in ("is", "has", "looks") else 2
         verb = "" if fragment and structure in ("are", "have", "with") else structure + " "
-        heads = [j for j in chosen if self._head_slot(j, family, number, verb, bool(strong[j]))]
+        heads = [j for j in chosen if self._head_slot(j, family, number, verb, j in strong)]
         for fallback in (("is", "adj"), ("has", "np")) if not heads else ():
             structure, family = fallback[0] if number == 1 else {"is": "are", "has": "have"}[fallback[0]], fallback[1]
             verb = structure + " "
-            heads = [j for j in chosen if self._head_slot(j, family, number, verb, bool(strong[j]))]
+            heads = [j for j in chosen if self._head_slot(j, family, number, verb, j in strong)]
             if heads:
                 break
         if not heads:
             raise AssertionError(f"claims {[str(CLAIMS[j]) for j in chosen]} have no usable phrasing")
         first = heads[draws.pick([1.0] * len(heads))]
         rest = [j for j in chosen if j != first]
-        middle = [j for j in rest if self._tail_slot(j, family, number, False, bool(strong[j]))]
+        middle = [j for j in rest if self._tail_slot(j, family, number, False, j in strong)]
         order = [first, *middle, *[j for j in rest if j not in middle][:1]]
-        slots = [self._head_slot(first, family, number, verb, bool(strong[first]))]
+        slots = [self._head_slot(first, family, number, verb, first in strong)]
         for i, j in enumerate(order[1:], start=2):
-            slot = self._tail_slot(j, family, number, i == len(order), bool(strong[j]))
+            slot = self._tail_slot(j, family, number, i == len(order), j in strong)
             if slot is not None:
                 slots.append(slot)
         options = _sample_slots(slots, self.config.length_weights, draws)
         return Caption("".join(o.text for o in options), tuple(c for o in options for c in o.claims))
 
-    def _pp_options(self, j: int) -> list[_Option]:
-        """Claim j as a trailing " with ..." phrase of an outright description, total weight 1."""
-        key = ("pp", j)
-        if key not in self._slot_cache:
-            phrases = [p for p in _PP[j] if not p.strong]
-            self._slot_cache[key] = [_Option(" " + p.text, p.words, 1.0 / len(phrases), (CLAIMS[j],))
-                                     for p in phrases]
-        return self._slot_cache[key]
+    def _cached_slot(self, key: tuple, options: Any) -> _Slot:
+        """The outright-description slot made of `options()`, built once per key."""
+        slot = self._slot_cache.get(key)
+        if slot is None:
+            slot = self._slot_cache[key] = _slot(options(), _OUTRIGHT_TILT)
+        return slot
+
+    def _pp_slot(self, extras: tuple[int, ...]) -> _Union:
+        """An outright description's optional trailing phrase: nothing, or one of `extras` as
+        " with ..." (each claim's phrasings sharing weight 1)."""
+        def phrases(j: int) -> list[_Option]:
+            usable = [p for p in _PP[j] if not p.strong]
+            return [_Option(" " + p.text, p.words, 1.0 / len(usable), (CLAIMS[j],)) for p in usable]
+
+        none = self._cached_slot(("pp-none", len(extras)), lambda: [_Option("", 0, len(extras) / 1.2 or 1.0, ())])
+        return _Union.of([none, *(self._cached_slot(("pp", j), lambda j=j: phrases(j)) for j in extras)])
 
     def _mod_slot(self, j: int, skip_weight: float, weight: float) -> _Slot:
         """An optional prenominal modifier of claim j ("tan", "suede", "ankle")."""
-        key = ("mod", j, skip_weight, weight)
-        if key not in self._slot_cache:
-            mods = _MOD[j]
-            self._slot_cache[key] = _slot([_Option("", 0, skip_weight, ()),
-                                           *(_Option(p.text + " ", p.words, weight / len(mods), (CLAIMS[j],))
-                                             for p in mods)])
-        return self._slot_cache[key]
+        return self._cached_slot(("mod", j, skip_weight, weight), lambda: [
+            _Option("", 0, skip_weight, ()), *(_Option(p.text + " ", p.words, weight / len(_MOD[j]), (CLAIMS[j],))
+                                               for p in _MOD[j])])
 
-    def _outright(self, draws: _Draws, holds: np.ndarray, avail: list[int], length_weights: Sequence[float],
+    def _outright(self, draws: _Draws, true: list[int], avail: list[int], length_weights: Sequence[float],
                   single: bool) -> Caption:
-        """ "are tan suede ankle boots [with a bow]": colour, material or pattern, shaft, category noun, one PP."""
-        true = np.flatnonzero(holds).tolist()
+        """ "are tan suede ankle boots [with a bow]": colour, material or pattern, shaft, category noun, one PP.
+
+        `true` lists the claims true of the target, `avail` those that may be added as a trailing phrase."""
         kinds = {CLAIMS[j].kind: j for j in true if CLAIMS[j].kind in ("category", "colour", "pattern", "finish",
                                                                         "shaft")}
         cat, colour = kinds["category"], kinds["colour"]
         plural = draws.u() < 0.8
         material = kinds.get("pattern", kinds.get("finish"))
         shaft = kinds.get("shaft") if CLAIMS[cat].value in ("boots", "rain boots") else None
-        slots = [_slot([_Option("are " if plural else "is a ", 1 if plural else 2, 1.0, ())]),
+        slots = [self._cached_slot(("opening", plural), lambda: [
+                     _Option("are " if plural else "is a ", 1 if plural else 2, 1.0, ())]),
                  self._mod_slot(colour, 1.0, 2.0)]
         if material is not None:
             slots.append(self._mod_slot(material, 1.5, 1.0))
         if shaft is not None:
             slots.append(self._mod_slot(shaft, 0.6, len(_MOD[shaft])))
-        nouns = [pair[0] if plural else pair[1] for pair in _NOUNS[cat]]
-        slots.append(_slot([_Option(n.text, n.words, 1.0 / len(nouns), (CLAIMS[cat],)) for n in nouns]))
+        slots.append(self._cached_slot(("noun", cat, plural), lambda: [
+            _Option(n.text, n.words, 1.0 / len(_NOUNS[cat]), (CLAIMS[cat],))
+            for n in (pair[0] if plural else pair[1] for pair in _NOUNS[cat])]))
         used_topics = {_TOPIC_OF[j] for j in (cat, colour, material, shaft) if j is not None}
-        extras = [j for j in avail if _TOPIC_OF[j] not in used_topics and _PP[j]
-                  and (SPECS[j].descriptive or (SPECS[j].relative and not single))]
-        pp = [_Option("", 0, len(extras) / 1.2 or 1.0, ())]
-        for j in extras:
-            pp += self._pp_options(j)
-        slots.append(_slot(pp))
+        extras = tuple(j for j in avail if _TOPIC_OF[j] not in used_topics and _PP[j]
+                       and (SPECS[j].descriptive or (SPECS[j].relative and not single)))
+        slots.append(self._pp_slot(extras))
         options = _sample_slots(slots, length_weights, draws)
         text = "".join(o.text for o in options)
         if not plural:

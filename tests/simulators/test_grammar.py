@@ -148,3 +148,41 @@ def test_bad_batches_are_refused(params):
     with pytest.raises(ValueError):
         grammar.describe(params, np.array([1]), np.array([3]), rngs=[])
     assert grammar.describe(params, np.array([], dtype=int), np.array([], dtype=int)) == []
+
+
+def _tiny_slots(tilt):
+    from simulators.language.grammar import _Option, _slot, _Union
+    a = _slot([_Option("x", 1, 1.0, ()), _Option("x x", 2, 2.0, ()), _Option("x x x", 3, 0.5, ())], tilt)
+    b = _slot([_Option("", 0, 1.0, ()), _Option("y", 1, 1.0, ()), _Option("y y y y", 4, 3.0, ())], tilt)
+    c1 = _slot([_Option("z", 1, 0.5, ())], tilt)
+    c2 = _slot([_Option("z z", 2, 1.0, ()), _Option("", 0, 0.25, ())], tilt)
+    return [a, b, _Union.of([c1, c2])]
+
+
+@pytest.mark.parametrize("tilt", [1.0, 0.6])
+def test_rejection_sampler_draws_the_exact_distribution(tilt):
+    """The fast sampler and the exact forward-backward pass give the same combination frequencies."""
+    from simulators.language.grammar import _Draws, _sample_slots, _sample_slots_exact
+    lengths = (0.1, 0.8, 0.3, 0.5, 1.0, 0.6, 0.0, 0.05)
+    slots = _tiny_slots(tilt)
+    exact_slots = [s.materialise() for s in slots]
+    n = 40_000
+    counts = [{}, {}]
+    for k, (sampler, ss) in enumerate(((_sample_slots, slots), (_sample_slots_exact, exact_slots))):
+        draws = _Draws(np.random.default_rng(k))
+        for _ in range(n):
+            key = tuple(o.text for o in sampler(ss, lengths, draws))
+            counts[k][key] = counts[k].get(key, 0) + 1
+    keys = sorted(set(counts[0]) | set(counts[1]))
+    assert set(counts[0]) == set(counts[1])
+    p = np.array([counts[0].get(key, 0) for key in keys]) / n
+    q = np.array([counts[1].get(key, 0) for key in keys]) / n
+    assert np.abs(p - q).max() < 0.01, dict(zip(keys, zip(p, q, strict=True), strict=True))
+    assert all(sum(len(t.split()) for t in key) != 7 for key in keys)  # length weight 0: never drawn
+
+
+def test_sampler_falls_back_when_no_length_has_weight():
+    from simulators.language.grammar import _Draws, _sample_slots
+    slots = _tiny_slots(1.0)
+    out = _sample_slots(slots, (0.0, 0.0), _Draws(np.random.default_rng(0)))
+    assert len(out) == 3  # lengths near 5 words preferred instead of failing
