@@ -42,7 +42,9 @@ class CatalogConfig:
     feature_dim: int = 256
     """Dimension D of the retrieval space (PCA of pooled CNN features, fitted on train images)."""
     spatial_channels: int = 96
-    """Channels kept per location of the spatial map the captioner attends over."""
+    """Channels of the CNN's last map kept per location of the spatial map the captioner attends over."""
+    detail_channels: int = 64
+    """Channels of an earlier, finer map (colours, the outsole) appended per location; 0 leaves it out."""
     batch_size: int = 64
     """Images per CNN forward pass while building (does not change the result)."""
     render_version: int = 2
@@ -53,14 +55,23 @@ class CatalogConfig:
             raise ValueError(f"need 0 < n_train < n_items, got n_train={self.n_train}, n_items={self.n_items}")
         if self.image_size < 32:
             raise ValueError(f"image_size must be at least 32 pixels, got {self.image_size}")
+        if self.spatial_channels < 1 or self.detail_channels < 0:
+            raise ValueError(f"need spatial_channels >= 1 and detail_channels >= 0, got {self.spatial_channels} "
+                             f"and {self.detail_channels}")
         if self.feature_dim < 2 or self.feature_dim > self.n_train:
             raise ValueError(f"feature_dim must be in [2, n_train], got {self.feature_dim}")
 
     @classmethod
     def tiny(cls, **overrides: Any) -> CatalogConfig:
         """A 64-item catalog at 64x64 pixels for tests and quick experiments."""
-        base = {"n_items": 64, "n_train": 48, "image_size": 64, "feature_dim": 32, "spatial_channels": 16}
+        base = {"n_items": 64, "n_train": 48, "image_size": 64, "feature_dim": 32, "spatial_channels": 16,
+                "detail_channels": 8}
         return cls(**{**base, **overrides})
+
+    @property
+    def map_channels(self) -> int:
+        """Channels per location of the catalog's spatial maps."""
+        return self.spatial_channels + self.detail_channels
 
     def cache_key_fields(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "batch_size"}
@@ -161,7 +172,8 @@ def _build_into(staging: Path, config: CatalogConfig, device: str, progress: boo
     train_ids, test_ids = split_items(config.n_items, config.n_train, config.seed)
     t_sample = time.perf_counter() - t0
     feature_config = FeatureConfig(backbone=config.backbone, retrieval_dim=config.feature_dim,
-                                   spatial_dim=config.spatial_channels, batch_size=config.batch_size)
+                                   spatial_dim=config.spatial_channels, detail_dim=config.detail_channels,
+                                   batch_size=config.batch_size)
     feats = extract_catalog_features(lambda ids: render_batch(params, ids, size=config.image_size),
                                      config.n_items, train_ids, feature_config, device=device, progress=progress)
 

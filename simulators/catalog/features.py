@@ -5,19 +5,23 @@ the default backbone is EfficientNet-Lite0, whose weights ship in a pip package 
 ResNet-101 through torchvision is selectable where its weights can be downloaded.
 
 Two outputs per image: the pooled vector (B, C), which PCA projects to the retrieval space
-(D=256), and the last spatial map (B, C, h, w), whose channels a second PCA, shared across
-locations, reduces so that the maps of a whole catalog fit in memory as float16 (captioner
-attention reads them). Both PCAs are fitted on training images only.
+(D=256), and a spatial map (B, C + C_detail, h, w) for the captioner's attention: the last map,
+with an earlier stage's map (stride 16: colours and thin parts such as the outsole survive there,
+while the last map is mostly about shape) average-pooled to the same grid and appended as more
+channels (a hypercolumn). PCAs shared across locations reduce each of the two channel blocks, so
+that the maps of a whole catalog fit in memory as float16. Every PCA is fitted on training images
+only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 BACKBONES: tuple[str, ...] = ("efficientnet-lite0", "resnet101")
@@ -28,6 +32,15 @@ _NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "resnet101": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
 FEATURE_CHANNELS: dict[str, int] = {"efficientnet-lite0": 1280, "resnet101": 2048}
+DETAIL_CHANNELS: dict[str, int] = {"efficientnet-lite0": 80, "resnet101": 512}
+"""Channels of the earlier map appended to the spatial map: EfficientNet-Lite0's first stride-16 block
+(index 5), ResNet-101's layer2 (stride 8)."""
+_DETAIL_BLOCK = 5
+
+
+def _hypercolumn(last: torch.Tensor, detail: torch.Tensor) -> torch.Tensor:
+    """The last map with the detail map average-pooled to its grid appended as channels."""
+    return torch.cat([last, F.adaptive_avg_pool2d(detail, last.shape[-2:])], dim=1)
 
 
 def _efficientnet_lite0() -> torch.nn.Module:
@@ -44,7 +57,15 @@ def _efficientnet_lite0() -> torch.nn.Module:
             self.net = net
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.net.extract_features(x)
+            """(B, 1280 + 80, h, w): the head's map and block 5's map (the same layers as extract_features)."""
+            net = self.net
+            x = net._swish(net._bn0(net._conv_stem(x)))
+            detail = None
+            for idx, block in enumerate(net._blocks):
+                x = block(x)  # inference: no drop-connect
+                if idx == _DETAIL_BLOCK:
+                    detail = x
+            return _hypercolumn(net._swish(net._bn1(net._conv_head(x))), detail)
 
     return Trunk(model)
 
@@ -66,7 +87,17 @@ def _resnet101() -> torch.nn.Module:
             f"into {torch.hub.get_dir()}, which needs network access (or a copy of the file placed "
             "there). The default backbone 'efficientnet-lite0' works offline."
         ) from err
-    return torch.nn.Sequential(*list(net.children())[:-2])
+    class Trunk(torch.nn.Module):
+        def __init__(self, net: torch.nn.Module):
+            super().__init__()
+            self.early = torch.nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2)
+            self.late = torch.nn.Sequential(net.layer3, net.layer4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            detail = self.early(x)
+            return _hypercolumn(self.late(detail), detail)
+
+    return Trunk(net)
 
 
 @contextmanager
@@ -83,10 +114,13 @@ def _no_tf32() -> Iterator[None]:
 class FeatureExtractor:
     """A frozen pretrained CNN: uint8 images in, pooled vectors and spatial maps out.
 
+    The pooled vector averages the last map only; the spatial map is the last map's `channels`
+    followed by the `detail_channels` of the earlier map pooled to the same grid.
+
     >>> fx = FeatureExtractor()
     >>> pooled, spatial = fx.extract(np.zeros((2, 64, 64, 3), np.uint8))
     >>> pooled.shape, spatial.shape
-    ((2, 1280), (2, 1280, 2, 2))
+    ((2, 1280), (2, 1360, 2, 2))
     """
 
     def __init__(self, backbone: str = "efficientnet-lite0", device: str | torch.device = "cpu"):
@@ -95,6 +129,7 @@ class FeatureExtractor:
         self.backbone = backbone
         self.device = torch.device(device)
         self.channels = FEATURE_CHANNELS[backbone]
+        self.detail_channels = DETAIL_CHANNELS[backbone]
         model = _efficientnet_lite0() if backbone == "efficientnet-lite0" else _resnet101()
         self.model = model.eval().requires_grad_(False).to(self.device)
         mean, std = _NORMALISATION[backbone]
@@ -110,11 +145,11 @@ class FeatureExtractor:
         x = x.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
         x = (x - self._mean) / self._std
         with _no_tf32():
-            spatial = self.model(x).float()  # (B, C, h, w)
-        return spatial.mean(dim=(2, 3)), spatial
+            spatial = self.model(x).float()  # (B, C + C_detail, h, w)
+        return spatial[:, : self.channels].mean(dim=(2, 3)), spatial
 
     def extract(self, images: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(pooled (B, C) float32, spatial (B, C, h, w) float32) for uint8 images (B, H, W, 3)."""
+        """(pooled (B, C) float32, spatial (B, C + C_detail, h, w) float32) for uint8 images (B, H, W, 3)."""
         pooled, spatial = self.extract_tensor(images)
         return pooled.cpu().numpy(), spatial.cpu().numpy()
 
@@ -253,11 +288,25 @@ def spatial_locations(spatial: np.ndarray | torch.Tensor) -> np.ndarray | torch.
     return flat.transpose(1, 2) if torch.is_tensor(flat) else np.ascontiguousarray(flat.transpose(0, 2, 1))
 
 
-def project_spatial(spatial: np.ndarray | torch.Tensor, proj: PCAProjection) -> np.ndarray | torch.Tensor:
-    """Reduce the channels of (B, C, h, w) maps with one PCA shared by all locations: (B, h*w, C')."""
-    if spatial.shape[1] != proj.in_dim:
-        raise ValueError(f"spatial maps have {spatial.shape[1]} channels, the projection expects {proj.in_dim}")
-    return proj.transform(spatial_locations(spatial))
+def project_spatial(spatial: np.ndarray | torch.Tensor,
+                    projs: PCAProjection | Sequence[PCAProjection]) -> np.ndarray | torch.Tensor:
+    """Reduce the channels of (B, C, h, w) maps with PCAs shared by all locations: (B, h*w, C').
+
+    Several projections reduce consecutive blocks of channels (the last map, then the detail map)
+    and their outputs are concatenated.
+    """
+    projs = [projs] if isinstance(projs, PCAProjection) else list(projs)
+    expected = sum(p.in_dim for p in projs)
+    if spatial.shape[1] != expected:
+        raise ValueError(f"spatial maps have {spatial.shape[1]} channels, the projections expect {expected}")
+    locations = spatial_locations(spatial)
+    parts, start = [], 0
+    for p in projs:
+        parts.append(p.transform(locations[..., start: start + p.in_dim]))
+        start += p.in_dim
+    if len(parts) == 1:
+        return parts[0]
+    return torch.cat(parts, dim=-1) if torch.is_tensor(parts[0]) else np.concatenate(parts, axis=-1)
 
 
 @dataclass
@@ -269,7 +318,9 @@ class FeatureConfig:
     retrieval_dim: int = 256
     """PCA dimension of the pooled vector: the retrieval space D."""
     spatial_dim: int = 96
-    """PCA channels kept per spatial location (stored as float16)."""
+    """PCA channels of the last map kept per spatial location (stored as float16)."""
+    detail_dim: int = 64
+    """PCA channels of the earlier (detail) map appended per location; 0 leaves it out."""
     spatial_fit_items: int = 2000
     """Training images whose maps fit the spatial PCA (every location of each is a sample)."""
     batch_size: int = 64
@@ -283,9 +334,10 @@ class CatalogFeatures:
     retrieval: np.ndarray
     """(N, retrieval_dim) float32: PCA of the pooled CNN vector."""
     spatial: np.ndarray
-    """(N, h*w, spatial_dim) float16: channel-PCA of the last feature map."""
+    """(N, h*w, spatial_dim + detail_dim) float16: channel-PCA of the last map, then of the detail map."""
     pooled_pca: PCAProjection
     spatial_pca: PCAProjection
+    detail_pca: PCAProjection | None
 
 
 def extract_catalog_features(
@@ -314,27 +366,32 @@ def extract_catalog_features(
     pooled = np.empty((n, fx.channels), dtype=np.float32)
     spatial_out: np.ndarray | None = None
     raw_fit: list[torch.Tensor] = []
-    spatial_pca: PCAProjection | None = None
+    projections: list[PCAProjection] | None = None
+    keep = fx.channels + (fx.detail_channels if cfg.detail_dim else 0)  # spatial channels that are reduced
     bar = tqdm(total=n, disable=not progress, desc=f"features ({fx.backbone})", unit="img")
     for start in range(0, n, cfg.batch_size):
         idx = order[start: start + cfg.batch_size]
         p, maps = fx.extract_tensor(render(idx))
+        maps = maps[:, :keep]
         pooled[idx] = p.cpu().numpy()
-        if spatial_pca is None:
+        if projections is None:
             raw_fit.append(maps.half())
             if start + len(idx) >= len(fit_items):
-                fit_maps = torch.cat(raw_fit).float()  # (F, C, h, w)
+                fit_maps = torch.cat(raw_fit).float()  # (F, C + C_detail, h, w)
                 samples = spatial_locations(fit_maps)[: len(fit_items)].reshape(-1, fit_maps.shape[1])
-                spatial_pca = PCAProjection.fit(samples, cfg.spatial_dim)
+                projections = [PCAProjection.fit(samples[:, : fx.channels], cfg.spatial_dim)]
+                if cfg.detail_dim:
+                    projections.append(PCAProjection.fit(samples[:, fx.channels:], cfg.detail_dim))
                 locations = fit_maps.shape[2] * fit_maps.shape[3]
-                spatial_out = np.empty((n, locations, cfg.spatial_dim), dtype=np.float16)
+                spatial_out = np.empty((n, locations, sum(pr.dim for pr in projections)), dtype=np.float16)
                 done = order[: start + len(idx)]
-                spatial_out[done] = project_spatial(fit_maps, spatial_pca).cpu().numpy()
+                spatial_out[done] = project_spatial(fit_maps, projections).cpu().numpy()
                 raw_fit.clear()
         else:
-            spatial_out[idx] = project_spatial(maps, spatial_pca).cpu().numpy()
+            spatial_out[idx] = project_spatial(maps, projections).cpu().numpy()
         bar.update(len(idx))
     bar.close()
     pooled_pca = PCAProjection.fit(pooled[train_idx], cfg.retrieval_dim, device=fx.device)
     retrieval = pooled_pca.transform(pooled).astype(np.float32)
-    return CatalogFeatures(retrieval, spatial_out, pooled_pca, spatial_pca)
+    return CatalogFeatures(retrieval, spatial_out, pooled_pca, projections[0],
+                           projections[1] if len(projections) > 1 else None)

@@ -50,7 +50,7 @@ def test_tiny_catalog_built_through_the_pipeline(tiny_catalog):
     cfg = CatalogConfig.tiny()
     assert len(tiny_catalog) == cfg.n_items
     assert tiny_catalog.features.shape == (cfg.n_items, cfg.feature_dim)
-    assert tiny_catalog.spatial.dtype == np.float16 and tiny_catalog.spatial.shape[2] == cfg.spatial_channels
+    assert tiny_catalog.spatial.dtype == np.float16 and tiny_catalog.spatial.shape[2] == cfg.map_channels
     assert np.isfinite(tiny_catalog.features).all()
     assert tiny_catalog.render(0).shape == (cfg.image_size, cfg.image_size, 3)
     assert sum(tiny_catalog.category_counts().values()) == cfg.n_items

@@ -36,8 +36,8 @@ def test_extract_shapes_and_dtypes(extractor, catalog):
     _, images = catalog
     pooled, spatial = extractor.extract(images[:5])
     assert pooled.shape == (5, 1280) and pooled.dtype == np.float32
-    assert spatial.shape == (5, 1280, 2, 2) and spatial.dtype == np.float32
-    np.testing.assert_allclose(pooled, spatial.mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
+    assert spatial.shape == (5, 1280 + 80, 2, 2) and spatial.dtype == np.float32  # last map, then detail map
+    np.testing.assert_allclose(pooled, spatial[:, :1280].mean(axis=(2, 3)), rtol=1e-5, atol=1e-6)
     assert np.isfinite(pooled).all()
 
 
@@ -124,28 +124,38 @@ def test_pca_rejects_bad_shapes():
 def test_project_spatial_shape(extractor, catalog):
     _, images = catalog
     _, spatial = extractor.extract(images[:6])
-    locations = spatial.transpose(0, 2, 3, 1).reshape(-1, 1280)
+    locations = spatial.transpose(0, 2, 3, 1).reshape(-1, 1360)
     proj = PCAProjection.fit(locations, 8)
     out = project_spatial(spatial, proj)
     assert out.shape == (6, 4, 8)
     np.testing.assert_allclose(out[2, 1], proj.transform(spatial[2, :, 0, 1]), rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError):
         project_spatial(spatial[:, :10], proj)
+    # two projections reduce consecutive channel blocks and are concatenated
+    last, detail = PCAProjection.fit(locations[:, :1280], 5), PCAProjection.fit(locations[:, 1280:], 3)
+    both = project_spatial(spatial, [last, detail])
+    assert both.shape == (6, 4, 8)
+    np.testing.assert_allclose(both[2, 1], np.concatenate([last.transform(spatial[2, :1280, 0, 1]),
+                                                           detail.transform(spatial[2, 1280:, 0, 1])]),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="1360"):
+        project_spatial(spatial[:, :1280], [last, detail])
 
 
 def test_catalog_features_fit_on_train_only(extractor, catalog):
     params, images = catalog
     train = np.arange(4, 20)
-    cfg = FeatureConfig(retrieval_dim=6, spatial_dim=5, spatial_fit_items=7, batch_size=5)
+    cfg = FeatureConfig(retrieval_dim=6, spatial_dim=5, detail_dim=3, spatial_fit_items=7, batch_size=5)
     feats = extract_catalog_features(lambda idx: images[idx], 24, train, cfg, progress=False, extractor=extractor)
     assert feats.retrieval.shape == (24, 6) and feats.retrieval.dtype == np.float32
-    assert feats.spatial.shape == (24, 4, 5) and feats.spatial.dtype == np.float16
+    assert feats.spatial.shape == (24, 4, 5 + 3) and feats.spatial.dtype == np.float16
     pooled, spatial = extractor.extract(images)
     np.testing.assert_allclose(feats.pooled_pca.mean, pooled[train].mean(0), rtol=1e-4, atol=1e-5)
-    fit_locations = spatial[train[:7]].transpose(0, 2, 3, 1).reshape(-1, 1280)
-    np.testing.assert_allclose(feats.spatial_pca.mean, fit_locations.mean(0), rtol=1e-3, atol=1e-4)
+    fit_locations = spatial[train[:7]].transpose(0, 2, 3, 1).reshape(-1, 1360)
+    np.testing.assert_allclose(feats.spatial_pca.mean, fit_locations[:, :1280].mean(0), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(feats.detail_pca.mean, fit_locations[:, 1280:].mean(0), rtol=2e-3, atol=1e-3)  # fp16 fit maps
     np.testing.assert_allclose(feats.retrieval, feats.pooled_pca.transform(pooled), rtol=1e-3, atol=1e-3)
-    expect = project_spatial(spatial, feats.spatial_pca)
+    expect = project_spatial(spatial, [feats.spatial_pca, feats.detail_pca])
     np.testing.assert_allclose(feats.spatial.astype(np.float32), expect, rtol=2e-2, atol=2e-2)
 
 
