@@ -38,7 +38,6 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.protocol import write_json
-from simulators.captioner.train import TrainConfig
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.params import ShoeParams
@@ -165,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     catalog = load_synthshoes(CatalogConfig() if args.catalog == "full" else CatalogConfig.tiny(), device=args.device)
     t0 = time.perf_counter()
-    user = load_captioner(catalog, TrainConfig(), device=args.device)
+    user = load_captioner(catalog, device=args.device)  # the full model; the tiny one on the tiny catalog
     load_s = time.perf_counter() - t0
     corpus = load_corpus(catalog, CorpusConfig(split="test"))
     params, attributes = catalog.params, catalog.attributes

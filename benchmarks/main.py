@@ -23,9 +23,8 @@ from envs.ranking import resolve_device
 from simulators.catalog.catalog import CatalogConfig, load_synthshoes
 from simulators.catalog.params import CATEGORIES
 from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics
+from simulators.users import USER_NAMES
 from simulators.world import CorpusConfig, load_corpus, load_vocabulary
-
-USERS = ("grammar", "attributes-1", "attributes-3", "attributes-10")
 
 
 def format_corpus_comparison(stats: dict) -> str:
@@ -46,7 +45,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    parser.add_argument("--users", nargs="+", default=["grammar"], help=f"users to evaluate with, from {USERS}")
+    parser.add_argument("--users", nargs="+", default=["captioner"], choices=USER_NAMES,
+                        help="users to evaluate with (default: the captioner, the environment's default user, "
+                             "trained and cached on first use)")
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results")

@@ -265,7 +265,7 @@ def _build_parts(catalog, split, user, vocabulary, action_type, max_turns, devic
     if isinstance(user, str):
         from simulators.users import make_user
 
-        user = make_user(user, cat)
+        user = make_user(user, cat, device=torch_device)
     elif not callable(getattr(user, "describe", None)):
         raise ValueError(f"user must be a user name or an object with describe(), got {type(user).__name__}")
     return DialogBatch(cat, split, user, vocabulary, action_type, int(max_turns), torch_device, num_dialogs,
@@ -294,7 +294,8 @@ class ShoeRetrievalEnv(gym.Env):
     drawn from a catalog split. Each turn the user describes, in free text, how the target differs
     from the image on show ("are red with a lower heel"); the agent answers with a query in the
     retrieval space and/or the next image to show. The catalog is injected (SynthShoes by default),
-    and so is the user (a grammar shopper, a relative-attribute shopper, or any object with
+    and so is the user (by default the paper's user model, a trained relative captioner; or the
+    grammar shopper, a relative-attribute shopper, or any object with
     `describe(target_ids, candidate_ids, rngs) -> list[str]`).
 
     ## Action Space
@@ -337,12 +338,16 @@ class ShoeRetrievalEnv(gym.Env):
     `terminated` when the image shown is the target; `truncated` after `max_turns` steps.
 
     ## Arguments
-    `gym.make("envs:ShoeRetrieval-v0", catalog="full", split="train", user="grammar",
+    `gym.make("envs:ShoeRetrieval-v0", catalog="full", split="train", user="captioner",
     action_type="query", max_turns=5, device="auto", privileged=False, render_mode=None)`.
     `catalog` is "full" (SynthShoes, 14,658 items, built and cached on first use), "tiny" (64
-    items, for tests), a `CatalogConfig` or a `Catalog`. `user` is "grammar", "attributes-1",
-    "attributes-3", "attributes-10" or a user object. `device` ("cpu", "cuda", "auto") is where
-    the ranking runs. `vocabulary` overrides the tokenizer's vocabulary.
+    items, for tests), a `CatalogConfig` or a `Catalog`. `user` is "captioner" (the relative
+    captioner, trained and cached on first use with a progress bar, about 2.5 minutes on 2 CPU
+    cores; `python -m simulators.captioner.train` builds it ahead of time; a tiny model on catalogs
+    under 1,000 items), "grammar" (the caption grammar that wrote the corpus: always true),
+    "attributes-1", "attributes-3", "attributes-10" or a user object. `device` ("cpu", "cuda",
+    "auto") is where the ranking and the captioner run. `vocabulary` overrides the tokenizer's
+    vocabulary.
 
     ## Model-based rollouts
     `env.unwrapped.what_if(candidates, queries=None)` answers "what would the user say, and what
@@ -368,7 +373,7 @@ class ShoeRetrievalEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 1}
 
     def __init__(self, catalog: Catalog | CatalogConfig | str = "full", split: str = "train",
-                 user: Any = "grammar", action_type: str = "query", max_turns: int = 5, device: str = "auto",
+                 user: Any = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
                  privileged: bool = False, vocabulary: Any = None, render_mode: str | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
@@ -469,7 +474,7 @@ class ShoeRetrievalVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, num_envs: int = 1, catalog: Catalog | CatalogConfig | str = "full", split: str = "train",
-                 user: Any = "grammar", action_type: str = "query", max_turns: int = 5, device: str = "auto",
+                 user: Any = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
                  privileged: bool = False, vocabulary: Any = None, render_mode: str | None = None):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")

@@ -9,6 +9,7 @@ user answers the fixed phrase SAME_ITEM_PHRASE.
 
 - `GrammarUser`: relative captions from the caption grammar (the human proxy).
 - `AttributeUser`: WhittleSearch-style relative-attribute feedback ("more shiny less pointy").
+- `simulators.captioner.CaptionerUser`: the trained relative captioner (the paper's user model).
 """
 
 from __future__ import annotations
@@ -115,15 +116,26 @@ class AttributeUser(User):
                 for row, (attrs, signs) in enumerate(zip(chosen.tolist(), picked.tolist(), strict=True))]
 
 
-def make_user(name: str, catalog: Any, seed: int = 0) -> User:
-    """A user by name for a catalog (anything with `.params` and `.attributes`).
+USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS))
+"""Every name `make_user` knows; "captioner" is the environment's default."""
 
-    Names: "grammar"; "attributes-1", "attributes-3", "attributes-10".
+
+def make_user(name: str, catalog: Any, seed: int = 0, device: Any = "cpu", progress: bool = True) -> User:
+    """A user by name for a catalog (anything with `.params` and `.attributes`; the captioner needs a
+    `Catalog`).
+
+    Names: "captioner" (the trained relative captioner, trained and cached on first use, with a
+    progress bar; `device` is where it decodes), "grammar", "attributes-1", "attributes-3",
+    "attributes-10".
     """
+    if name == "captioner":
+        from simulators.captioner import load_captioner  # the captioner package imports this module
+
+        return load_captioner(catalog, seed=seed, device=device, progress=progress)
     if name == "grammar":
         if getattr(catalog, "params", None) is None:
             raise ValueError("the grammar user needs a catalog with generative parameters")
         return GrammarUser(catalog.params, seed)
     if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
         return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
-    raise ValueError(f"unknown user {name!r}; expected 'grammar' or 'attributes-N' with N in {ATTRIBUTE_COUNTS}")
+    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")

@@ -27,6 +27,11 @@ class CorpusConfig:
     refs_per_single: int = PAPER_REFS_PER_SINGLE
     same_category_share: float = 0.93
 
+    @classmethod
+    def tiny(cls, **overrides) -> CorpusConfig:
+        """A few hundred rows, for tiny catalogs (tests, smoke runs)."""
+        return cls(**{"n_relative": 300, "n_single": 40, "refs_per_single": 2, **overrides})
+
 
 def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: ArtifactCache | None = None) -> Corpus:
     """The corpus for `config` over `catalog`, built and cached on first use."""

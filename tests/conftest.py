@@ -24,3 +24,11 @@ def tiny_catalog(session_cache):
     from simulators.catalog.catalog import CatalogConfig, load_synthshoes
 
     return load_synthshoes(CatalogConfig.tiny(), cache=session_cache, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_captioner(tiny_catalog, session_cache):
+    """The tiny catalog's default captioner user (a tiny model, trained in seconds, once per session)."""
+    from simulators.captioner import load_captioner
+
+    return load_captioner(tiny_catalog, cache=session_cache, progress=False)

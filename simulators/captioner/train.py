@@ -1,7 +1,7 @@
 """Train the relative captioner on the train split's caption corpus.
 
     python -m simulators.captioner.train            # build the full catalog's captioner ahead of time
-    python -m simulators.captioner.train --tiny     # the 64-item test catalog, in seconds
+    python -m simulators.captioner.train --tiny     # the 64-item test catalog, tiny model, in seconds
 
 Loss: the sum over each caption's words of -log p(correct word), averaged over captions
 (teacher forcing), on the relative rows and the reused single-image rows of the corpus. Rows whose
@@ -78,6 +78,12 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if min(self.max_epochs, self.batch_size, self.patience, self.single_refs_per_epoch) < 1:
             raise ValueError("max_epochs, batch_size, patience and single_refs_per_epoch must be positive")
+
+    @classmethod
+    def tiny(cls, **overrides: Any) -> TrainConfig:
+        """A small model trained for 3 epochs: seconds on a tiny catalog (tests, smoke runs)."""
+        return cls(**{"max_epochs": 3, "batch_size": 64, "embed_dim": 16, "hidden_dim": 32, "attention_dim": 16,
+                      "global_dim": 32, "lr": 5e-3, **overrides})
 
     def model_config(self, vocabulary: Vocabulary, catalog: Catalog) -> CaptionerConfig:
         """The architecture for this config over `catalog`'s spatial maps and `vocabulary`."""
@@ -254,9 +260,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     for f in dataclasses.fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
+                            help=f"default {f.default} (--tiny: {getattr(TrainConfig.tiny(), f.name)})")
     args = parser.parse_args(argv)
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    base = TrainConfig.tiny() if args.tiny else TrainConfig()
+    config = dataclasses.replace(base, **{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                                          if getattr(args, f.name) is not None})
     if args.threads:
         torch.set_num_threads(args.threads)
     catalog = load_synthshoes(CatalogConfig.tiny() if args.tiny else CatalogConfig())

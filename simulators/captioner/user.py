@@ -33,6 +33,8 @@ from simulators.users import User, _pairs
 from simulators.world import CorpusConfig, load_corpus, load_vocabulary
 
 DECODINGS = ("greedy", "beam", "sample")
+SMALL_CATALOG = 1000
+"""Catalogs with fewer items get the tiny captioner and corpus by default (see load_captioner)."""
 
 
 @dataclass(frozen=True)
@@ -148,13 +150,17 @@ def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpu
                    on_corrupt: str = "raise") -> CaptionerUser:
     """The trained captioner of `catalog` as a user; trained and cached on first use.
 
+    Defaults: the full model and the paper-sized corpus; on catalogs under SMALL_CATALOG items
+    (the tiny test catalog) `TrainConfig.tiny()` and `CorpusConfig.tiny()`, which train in seconds.
+
     The artifact key covers the catalog, its vocabulary, the corpus and the training config. On
     load every file is checksummed and the checkpoint's catalog and vocabulary hash are compared
     with the given catalog's: a corrupt file raises CorruptArtifactError (on_corrupt="rebuild"
     retrains instead) and a mismatch raises CheckpointMismatchError.
     """
-    config = config or TrainConfig()
-    corpus = corpus or CorpusConfig(split="train")
+    small = len(catalog) < SMALL_CATALOG
+    config = config or (TrainConfig.tiny() if small else TrainConfig())
+    corpus = corpus or (CorpusConfig.tiny() if small else CorpusConfig(split="train"))
     cache = cache or ArtifactCache()
     vocabulary = load_vocabulary(catalog, corpus, cache)
 

@@ -77,7 +77,7 @@ SHAFT_GAP = 1
 FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
 TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
 
-GRAMMAR_VERSION = 2
+GRAMMAR_VERSION = 3
 """Bumped whenever the grammar's output for a given seed changes, so cached corpora are rebuilt."""
 
 SAME_ITEM_PHRASE = "is exactly this one"
@@ -282,8 +282,10 @@ def _build_specs() -> list[_Spec]:
                   "a raised sole"),
               pp=_with("a platform", "a platform sole", "a thick sole"), descriptive=True))
     for c in COLOUR_NAMES:
-        nps = (f"a {c} sole", f"{c} soles", f"a {c} bottom", f"a {c} outsole")
-        add(_Spec(Claim("sole_colour", c), "sole", adj=(f"{c} soled",), np=nps, pp=_with(*nps), weight=0.5,
+        # The sole is named before its colour ("a sole in white", not "a white sole"): a left-to-right
+        # captioner then picks the colour word knowing it describes the sole, not the upper.
+        nps = (f"a sole in {c}", f"soles in {c}", f"a bottom in {c}", f"an outsole in {c}")
+        add(_Spec(Claim("sole_colour", c), "sole", adj=(f"soled in {c}",), np=nps, pp=_with(*nps), weight=0.5,
                   descriptive=True))
     pattern = {"leopard": (("leopard", "leopard print", "leopard printed", "leopard spotted"),
                            ("a leopard print", "leopard spots", "a leopard pattern", "a spotted leopard print"),

@@ -19,6 +19,7 @@ def vocab(tiny_catalog, session_cache):
 
 def make(tiny_catalog, vocab, **kw):
     kw.setdefault("device", "cpu")
+    kw.setdefault("user", "grammar")  # fast; the captioner (the default) has its own tests below
     return ShoeRetrievalEnv(catalog=tiny_catalog, vocabulary=vocab, **kw)
 
 
@@ -51,12 +52,12 @@ def test_sb3_check_env(tiny_catalog, vocab, action_type):
 
 
 def test_registered_and_makeable(tiny_catalog, vocab):
-    env = gym.make("envs:ShoeRetrieval-v0", catalog=tiny_catalog, vocabulary=vocab, device="cpu")
+    env = gym.make("envs:ShoeRetrieval-v0", catalog=tiny_catalog, vocabulary=vocab, device="cpu", user="grammar")
     assert env.spec.id == envs.ENV_ID
     obs, info = env.reset(seed=1)
     assert env.observation_space.contains(obs)
     vec = gym.make_vec("envs:ShoeRetrieval-v0", num_envs=3, vectorization_mode="vector_entry_point",
-                       catalog=tiny_catalog, vocabulary=vocab, device="cpu")
+                       catalog=tiny_catalog, vocabulary=vocab, device="cpu", user="grammar")
     assert isinstance(vec.unwrapped, ShoeRetrievalVectorEnv)
     obs, info = vec.reset(seed=1)
     assert vec.observation_space.contains(obs)
@@ -115,7 +116,7 @@ def test_query_shows_nearest_unseen(tiny_catalog, vocab):
 def test_query_actions_never_reshow_an_image(tiny_catalog, vocab, num_envs):
     """Past the shown-list's first allocation (8), every step still shows a new image."""
     vec = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=tiny_catalog, vocabulary=vocab, action_type="query",
-                                 max_turns=40, device="cpu")
+                                 user="grammar", max_turns=40, device="cpu")
     obs, _ = vec.reset(seed=0, options={"target": 0})
     seen = [{int(c)} for c in obs["candidate"]]
     for _ in range(20):
@@ -202,10 +203,11 @@ def test_what_if_predicts_the_real_step_without_changing_the_episode(tiny_catalo
     assert answer.terminated[2] == terminated
 
 
-@pytest.mark.parametrize("action_type", ["candidate", "query"])
-def test_vector_env_matches_sync_vector_env(tiny_catalog, vocab, action_type):
+@pytest.mark.parametrize(("action_type", "user"), [("candidate", "grammar"), ("query", "grammar"),
+                                                   ("query", "captioner")])
+def test_vector_env_matches_sync_vector_env(tiny_catalog, vocab, action_type, user):
     n = 4
-    kw = dict(catalog=tiny_catalog, vocabulary=vocab, action_type=action_type, max_turns=3, device="cpu")
+    kw = dict(catalog=tiny_catalog, vocabulary=vocab, action_type=action_type, max_turns=3, device="cpu", user=user)
     native = ShoeRetrievalVectorEnv(num_envs=n, **kw)
     sync = gym.vector.SyncVectorEnv([lambda: ShoeRetrievalEnv(**kw) for _ in range(n)])
     native.action_space.seed(0)
@@ -226,7 +228,7 @@ def test_vector_env_matches_sync_vector_env(tiny_catalog, vocab, action_type):
 
 def test_vector_env_bad_actions(tiny_catalog, vocab):
     vec = ShoeRetrievalVectorEnv(num_envs=3, catalog=tiny_catalog, vocabulary=vocab, action_type="candidate",
-                                 device="cpu")
+                                 user="grammar", device="cpu")
     vec.reset(seed=0)
     with pytest.raises(ValueError, match="out-of-range"):
         vec.step(np.array([0, 1, 999]))
@@ -242,3 +244,21 @@ def test_render_modes(tiny_catalog, vocab):
     env = make(tiny_catalog, vocab, render_mode="ansi")
     env.reset(seed=0)
     assert "turn 0" in env.render()
+
+
+def test_captioner_user_passes_check_env(tiny_catalog, vocab, tiny_captioner):
+    """The trained captioner as the env's user: check_env, and its feedback reaches the observation."""
+    env = make(tiny_catalog, vocab, user=tiny_captioner)
+    check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=3)
+    obs, reward, *_, info = env.step(obs["candidate_features"])
+    assert info["feedback_text"] and vocab.decode(obs["feedback"]) == info["feedback_text"]
+
+
+def test_captioner_is_the_default_user_by_name(tiny_catalog, vocab):
+    """user="captioner" (the default) trains the tiny catalog's small captioner through the cache on first use."""
+    from simulators.captioner import CaptionerUser
+
+    env = ShoeRetrievalEnv(catalog=tiny_catalog, vocabulary=vocab, device="cpu")
+    assert isinstance(env.core.user, CaptionerUser)
+    assert env.core.user.meta["train"]["max_epochs"] == 3  # the tiny config on a tiny catalog

@@ -27,8 +27,8 @@ from simulators.language.grammar import SAME_ITEM_PHRASE
 from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from simulators.world import CorpusConfig, load_corpus, load_vocabulary
 
-TINY_TRAIN = TrainConfig(max_epochs=3, batch_size=64, embed_dim=16, hidden_dim=32, attention_dim=16, lr=5e-3)
-TINY_CORPUS = CorpusConfig(n_relative=300, n_single=40, refs_per_single=2)
+TINY_TRAIN = TrainConfig.tiny()
+TINY_CORPUS = CorpusConfig.tiny()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,8 +41,8 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def captioner(tiny_catalog, session_cache) -> CaptionerUser:
-    return load_captioner(tiny_catalog, TINY_TRAIN, corpus=TINY_CORPUS, cache=session_cache, progress=False)
+def captioner(tiny_captioner) -> CaptionerUser:
+    return tiny_captioner
 
 
 @pytest.fixture(scope="module")
