@@ -38,6 +38,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.protocol import write_json
+from simulators.captioner.train import add_train_arguments, train_config_from_args
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.params import ShoeParams
@@ -156,15 +157,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--beam", type=int, default=0, help="also score beam search with this beam size")
-    parser.add_argument("--examples", type=int, default=8)
-    parser.add_argument("--png", default="docs/captioner_examples.png")
+    parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
+    parser.add_argument("--png", default="docs/captioner_examples.png",
+                        help="where the examples are drawn ('': nowhere)")
     parser.add_argument("--out", default="results/captioner_report.json")
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats of the decode-speed measurement")
+    add_train_arguments(parser)  # report on a captioner trained with other settings (trained on first use)
     args = parser.parse_args(argv)
 
     catalog = load_synthshoes(CatalogConfig() if args.catalog == "full" else CatalogConfig.tiny(), device=args.device)
     t0 = time.perf_counter()
-    user = load_captioner(catalog, device=args.device)  # the full model; the tiny one on the tiny catalog
+    user = load_captioner(catalog, train_config_from_args(args, tiny=args.catalog == "tiny"), device=args.device)
     load_s = time.perf_counter() - t0
     corpus = load_corpus(catalog, CorpusConfig(split="test"))
     params, attributes = catalog.params, catalog.attributes
@@ -227,7 +230,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  #{refs[i]:>5} -> #{targets[i]:>5}  captioner: {generated[i]!r:<45} corpus: {corpus.captions[i]!r}")
     report["examples"] = [{"target": int(targets[i]), "reference": int(refs[i]), "captioner": generated[i],
                            "corpus": corpus.captions[i]} for i in pick]
-    if args.png:
+    if args.png and len(pick):
         png = Path(args.png)
         png.parent.mkdir(parents=True, exist_ok=True)
         example_grid(catalog, targets[pick].tolist(), refs[pick].tolist(), [generated[i] for i in pick],

@@ -250,6 +250,20 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
     return model.eval(), history
 
 
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """One optional --flag per TrainConfig field (for command lines that train or load a captioner)."""
+    for f in dataclasses.fields(TrainConfig):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
+                            help=f"default {f.default} (tiny catalog: {getattr(TrainConfig.tiny(), f.name)})")
+
+
+def train_config_from_args(args: argparse.Namespace, tiny: bool) -> TrainConfig:
+    """The default TrainConfig (the tiny one for the tiny catalog) with the flags that were given."""
+    base = TrainConfig.tiny() if tiny else TrainConfig()
+    return dataclasses.replace(base, **{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                                        if getattr(args, f.name) is not None})
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build (train and cache) the captioner of a catalog ahead of time."""
     from simulators.captioner.user import load_captioner
@@ -259,13 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help="use the 64-item test catalog")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    for f in dataclasses.fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
-                            help=f"default {f.default} (--tiny: {getattr(TrainConfig.tiny(), f.name)})")
+    add_train_arguments(parser)
     args = parser.parse_args(argv)
-    base = TrainConfig.tiny() if args.tiny else TrainConfig()
-    config = dataclasses.replace(base, **{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                                          if getattr(args, f.name) is not None})
+    config = train_config_from_args(args, tiny=args.tiny)
     if args.threads:
         torch.set_num_threads(args.threads)
     catalog = load_synthshoes(CatalogConfig.tiny() if args.tiny else CatalogConfig())
