@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--beam", type=int, default=0, help="also score beam search with this beam size")
+    parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
+                        help="beam scores divided by length ** this; several values score several beams")
     parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
     parser.add_argument("--png", default="docs/captioner_examples.png",
                         help="where the examples are drawn ('': nowhere)")
@@ -179,10 +181,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     systems["captioner (greedy)"] = user.caption(targets, refs)
     greedy_s = time.perf_counter() - t0
-    if args.beam:
-        beam = CaptionerUser(user.model, user.vocabulary, catalog, CaptionerUserConfig(decoding="beam",
-                                                                                      beam_size=args.beam))
-        systems[f"captioner (beam {args.beam})"] = beam.caption(targets, refs)
+    for penalty in args.length_penalty if args.beam else ():
+        beam = CaptionerUser(user.model, user.vocabulary, catalog,
+                             CaptionerUserConfig(decoding="beam", beam_size=args.beam, length_penalty=penalty))
+        name = f"beam {args.beam}" + (f", length penalty {penalty:g}" if penalty else "")
+        systems[f"captioner ({name})"] = beam.caption(targets, refs)
     systems["grammar user"] = GrammarUser(params, seed=1).describe(targets, refs)
 
     results: dict[str, Any] = {}

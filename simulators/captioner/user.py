@@ -44,6 +44,9 @@ class CaptionerUserConfig:
     decoding: str = "greedy"
     """"greedy" (deterministic, cached), "beam" (deterministic, cached) or "sample" (seeded, not cached)."""
     beam_size: int = 3
+    length_penalty: float = 0.0
+    """Beam scores are summed log-probabilities divided by length ** this (0: none). 1.0 makes beam search
+    say more (more real differences) while keeping most of its truthfulness gain over greedy."""
     temperature: float = 1.0
     """Softmax temperature for decoding="sample"."""
     cache_size: int = 200_000
@@ -56,6 +59,8 @@ class CaptionerUserConfig:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
         if self.beam_size < 1 or self.batch_size < 1 or self.cache_size < 0 or not self.temperature > 0:
             raise ValueError("beam_size and batch_size must be positive, cache_size >= 0, temperature > 0")
+        if not self.length_penalty >= 0:
+            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
 
 
 class CaptionerUser(User):
@@ -130,7 +135,8 @@ class CaptionerUser(User):
                 u = torch.as_tensor(uniforms[start : start + step], dtype=torch.float32, device=self.device)
                 ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature)
             elif self.config.decoding == "beam":
-                ids = self.model.beam_search(t, r, beam_size=self.config.beam_size)
+                ids = self.model.beam_search(t, r, beam_size=self.config.beam_size,
+                                             length_penalty=self.config.length_penalty)
             else:
                 ids = self.model.greedy(t, r)
             texts.extend(self.vocabulary.decode_batch(ids.cpu().numpy()))
