@@ -36,12 +36,19 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+_ROW_MEMO_SIZE = 100_000
+"""Most encoded rows a vocabulary remembers (it starts over when full)."""
+
+
 @dataclass
 class Vocabulary:
     """Word <-> id table with the special tokens <pad>=0, <unk>=1, <bos>=2, <eos>=3 first."""
 
     words: list[str] = field(default_factory=lambda: list(SPECIAL_TOKENS))
     index: dict[str, int] = field(init=False, repr=False)
+    _rows: dict[tuple[str, int, bool, bool], tuple[int, ...]] = field(init=False, repr=False, compare=False,
+                                                                    default_factory=dict)
+    """Memo of encoded rows: users repeat themselves, and the environment encodes every step."""
 
     def __post_init__(self) -> None:
         if tuple(self.words[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
@@ -85,16 +92,21 @@ class Vocabulary:
             texts = [texts]
         if max_len < 1 + int(bos) + int(eos):
             raise ValueError(f"max_len={max_len} leaves no room for words")
-        room = max_len - int(bos) - int(eos)
-        out = np.zeros((len(texts), max_len), dtype=np.int64)
-        for row, text in enumerate(texts):
-            ids = self.ids(text)[:room]
-            if bos:
-                ids.insert(0, BOS_ID)
-            if eos:
-                ids.append(EOS_ID)
-            out[row, : len(ids)] = ids
-        return out
+        if not texts:
+            return np.zeros((0, max_len), dtype=np.int64)
+        return np.array([self._row(text, max_len, bos, eos) for text in texts], dtype=np.int64)
+
+    def _row(self, text: str, max_len: int, bos: bool, eos: bool) -> tuple[int, ...]:
+        key = (text, max_len, bos, eos)
+        row = self._rows.get(key)
+        if row is None:
+            ids = self.ids(text)[: max_len - int(bos) - int(eos)]
+            ids = [BOS_ID] * bos + ids + [EOS_ID] * eos
+            row = tuple(ids) + (PAD_ID,) * (max_len - len(ids))
+            if len(self._rows) >= _ROW_MEMO_SIZE:
+                self._rows.clear()
+            self._rows[key] = row
+        return row
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """Text of one id sequence: stops at <eos>, skips <pad> and <bos>."""
