@@ -10,6 +10,7 @@ A real catalog (the Shoes photos) drops in by filling the same fields.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,13 +154,35 @@ KIND = "synthshoes"
 
 def load_synthshoes(config: CatalogConfig | None = None, cache: ArtifactCache | None = None,
                     device: str = "cpu", progress: bool = True, on_corrupt: str = "rebuild") -> Catalog:
-    """The SynthShoes catalog for `config`, from the artifact cache, built there on first use."""
+    """The SynthShoes catalog for `config`, from the artifact cache, built there on first use.
+
+    Within a process, a catalog still in use is handed out again instead of being read and
+    checksummed anew, as long as its files are unchanged on disk (same names, sizes and
+    modification times): N environments of one vector env share one catalog's memory. Treat
+    catalogs as read-only.
+    """
     config = config or CatalogConfig()
     cache = cache or ArtifactCache()
+    key = (str(cache.root.resolve()), config)
+    stamps, ref = _IN_USE.get(key, ((), None))
+    catalog = ref() if ref is not None else None
+    if catalog is not None and catalog.path is not None and _file_stamps(catalog.path) == stamps:
+        return catalog
     art = cache.load_or_build(KIND, config.cache_key_fields(),
                               lambda staging: _build_into(staging, config, device, progress),
                               on_corrupt=on_corrupt)
-    return _from_artifact(art, config)
+    catalog = _from_artifact(art, config)
+    _IN_USE[key] = (_file_stamps(art.path), weakref.ref(catalog))
+    return catalog
+
+
+_IN_USE: dict[tuple[str, CatalogConfig], tuple[tuple, weakref.ref]] = {}
+"""(cache root, config) -> (file stamps when loaded, weak reference to the loaded catalog)."""
+
+
+def _file_stamps(path: Path) -> tuple[tuple[str, int, int], ...]:
+    return tuple(sorted((f.name, st.st_size, st.st_mtime_ns) for f in path.iterdir() if f.is_file()
+                        for st in (f.stat(),)))
 
 
 def _build_into(staging: Path, config: CatalogConfig, device: str, progress: bool) -> dict[str, Any]:

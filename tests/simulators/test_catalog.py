@@ -1,3 +1,5 @@
+import gc
+
 import numpy as np
 import pytest
 
@@ -63,8 +65,16 @@ def test_catalog_reload_is_identical_and_corruption_is_detected(tmp_path):
     cfg = CatalogConfig.tiny(n_items=24, n_train=16, feature_dim=8, spatial_channels=4, image_size=48)
     first = load_synthshoes(cfg, cache=cache, progress=False)
     again = load_synthshoes(cfg, cache=cache, progress=False)
-    np.testing.assert_array_equal(first.features, again.features)
+    assert again is first  # still in use: shared, not read again
     assert first.path == again.path
+    del again
+    first_path, first_features = first.path, first.features.copy()
+    del first
+    gc.collect()
+    reread = load_synthshoes(cfg, cache=cache, progress=False)  # no longer in use: read and verified again
+    np.testing.assert_array_equal(reread.features, first_features)
+    assert reread.path == first_path
+    first = reread
 
     features = first.path / "features.npy"
     features.write_bytes(features.read_bytes()[: features.stat().st_size // 2])
