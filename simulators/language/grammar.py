@@ -823,7 +823,10 @@ def _sample_slots(slots: Sequence[_Slot | _Union], length_weights: tuple[float, 
     short captions. Usually a few proposals, each one uniform number per slot, against a pass over
     every reachable length (the exact fallback).
     """
-    accept = _acceptance(length_weights, slots[0].tilt)
+    tilt = slots[0].tilt
+    if any(s.tilt != tilt for s in slots):
+        raise ValueError("slots sampled together must share one proposal tilt")
+    accept = _acceptance(length_weights, tilt)
     limit, k = len(accept), len(slots)
     possible = sum([s.shortest for s in slots]) <= limit and any(accept)  # else only the fallback's rule applies
     for _ in range(_REJECTION_TRIES if possible else 0):

@@ -186,3 +186,10 @@ def test_sampler_falls_back_when_no_length_has_weight():
     slots = _tiny_slots(1.0)
     out = _sample_slots(slots, (0.0, 0.0), _Draws(np.random.default_rng(0)))
     assert len(out) == 3  # lengths near 5 words preferred instead of failing
+
+
+def test_sampler_refuses_mixed_tilts():
+    from simulators.language.grammar import _Draws, _Option, _sample_slots, _slot
+    slots = [_slot([_Option("x", 1, 1.0, ())], 1.0), _slot([_Option("y", 1, 1.0, ())], 0.5)]
+    with pytest.raises(ValueError, match="tilt"):
+        _sample_slots(slots, (1.0, 1.0), _Draws(np.random.default_rng(0)))
