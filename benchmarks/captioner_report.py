@@ -203,19 +203,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "targets": {"claims_true": TARGET_CLAIMS_TRUE, "difference_stated": TARGET_DIFFERENCE_STATED,
                           "captions_per_s": TARGET_CAPTIONS_PER_S}}
 
-    head = (f"{'system':<32} {'rows':<8} {'pairs':>6} {'BLEU-1':>7} {'BLEU-2':>7} {'BLEU-3':>7} {'BLEU-4':>7} "
+    head = (f"{'system':<38} {'rows':<8} {'pairs':>6} {'BLEU-1':>7} {'BLEU-2':>7} {'BLEU-3':>7} {'BLEU-4':>7} "
             f"{'claims true':>11} {'diff stated':>11} {'no claim':>8} {'words':>6} {'distinct':>8}")
+    trained_on = user.meta.get("corpus", {})
     print(f"captioner {user.path}\ntrained in {history.get('train_seconds')} s "
-          f"(best epoch {history.get('best_epoch')}, {history.get('torch_threads')} torch threads)\n")
+          f"(best epoch {history.get('best_epoch')}, {history.get('torch_threads')} torch threads) on the "
+          f"train split's corpus of {trained_on.get('n_relative')} relative pairs and {trained_on.get('n_single')} "
+          f"single-image captions; scored on the test split's corpus\n")
     print(head)
     print("-" * len(head))
     for name, by_subset in results.items():
         for sub, r in by_subset.items():
-            print(f"{name:<32} {sub:<8} {r['pairs']:>6} {r['bleu1']:>7.1f} {r['bleu2']:>7.1f} {r['bleu3']:>7.1f} "
+            print(f"{name:<38} {sub:<8} {r['pairs']:>6} {r['bleu1']:>7.1f} {r['bleu2']:>7.1f} {r['bleu3']:>7.1f} "
                   f"{r['bleu4']:>7.1f} {100 * r['claims_true']:>10.1f}% {100 * r['difference_stated']:>10.1f}% "
                   f"{100 * r['no_claim']:>7.1f}% {r['mean_words']:>6.1f} {100 * r['distinct_captions']:>7.1f}%")
     for name, b1 in PAPER_BLEU1.items():
-        print(f"{name:<41} {b1:>7.1f}")
+        print(f"{name:<47} {b1:>7.1f}")
     kinds = results["captioner (greedy)"].get("relative", {}).get("claims_by_kind", {})
     print("\ncaptioner (greedy) claims on relative rows, by kind (stated, false share): " + ", ".join(
         f"{k} {v['stated']} {100 * v['false_share']:.0f}%" for k, v in list(kinds.items())[:12]))

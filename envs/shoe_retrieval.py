@@ -342,7 +342,7 @@ class ShoeRetrievalEnv(gym.Env):
     action_type="query", max_turns=5, device="auto", privileged=False, render_mode=None)`.
     `catalog` is "full" (SynthShoes, 14,658 items, built and cached on first use), "tiny" (64
     items, for tests), a `CatalogConfig` or a `Catalog`. `user` is "captioner" (the relative
-    captioner, trained and cached on first use with a progress bar, about 2.5 minutes on 2 CPU
+    captioner, trained and cached on first use with a progress bar, about 6.5 minutes on 2 CPU
     cores; `python -m simulators.captioner.train` builds it ahead of time; a tiny model on catalogs
     under 1,000 items), "grammar" (the caption grammar that wrote the corpus: always true),
     "attributes-1", "attributes-3", "attributes-10" or a user object. `device` ("cpu", "cuda",

@@ -16,7 +16,7 @@ _EXPORTS = {
     "CaptionerConfig": "model", "RelativeCaptioner": "model", "FUSIONS": "model",
     "TrainConfig": "train", "train_captioner": "train",
     "CheckpointMismatchError": "checkpoint", "read_checkpoint": "checkpoint",
-    "CaptionerUser": "user", "CaptionerUserConfig": "user", "load_captioner": "user",
+    "CaptionerUser": "user", "CaptionerUserConfig": "user", "load_captioner": "user", "CAPTIONER_CORPUS": "user",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -26,6 +26,7 @@ from simulators.captioner.checkpoint import KIND, read_checkpoint, write_checkpo
 from simulators.captioner.model import RelativeCaptioner, gather_maps
 from simulators.captioner.train import TrainConfig, train_captioner
 from simulators.catalog.catalog import Catalog
+from simulators.language.corpus import PAPER_N_RELATIVE
 from simulators.language.grammar import SAME_ITEM_PHRASE
 from simulators.language.vocab import Vocabulary
 from simulators.seeding import make_rng
@@ -35,6 +36,12 @@ from simulators.world import CorpusConfig, load_corpus, load_vocabulary
 DECODINGS = ("greedy", "beam", "sample")
 SMALL_CATALOG = 1000
 """Catalogs with fewer items get the tiny captioner and corpus by default (see load_captioner)."""
+CAPTIONER_CORPUS = CorpusConfig(split="train", n_relative=4 * PAPER_N_RELATIVE)
+"""The captioner's default training corpus: the train split's grammar captions with four times the
+paper's 10,751 relative pairs (the single-image captions as in the paper). The synthetic world can
+draw more captions than the human dataset holds. Trained on the paper's count the captioner says
+something false in 23% of its captions and misses every real difference in 12% of pairs; with this
+corpus 12% and 7% (README, "Relative captioner")."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +163,9 @@ def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpu
                    on_corrupt: str = "raise") -> CaptionerUser:
     """The trained captioner of `catalog` as a user; trained and cached on first use.
 
-    Defaults: the full model and the paper-sized corpus; on catalogs under SMALL_CATALOG items
-    (the tiny test catalog) `TrainConfig.tiny()` and `CorpusConfig.tiny()`, which train in seconds.
+    Defaults: the full model and CAPTIONER_CORPUS (four times the paper's relative pairs); on
+    catalogs under SMALL_CATALOG items (the tiny test catalog) `TrainConfig.tiny()` and
+    `CorpusConfig.tiny()`, which train in seconds.
 
     The artifact key covers the catalog, its vocabulary, the corpus and the training config. On
     load every file is checksummed and the checkpoint's catalog and vocabulary hash are compared
@@ -166,7 +174,7 @@ def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpu
     """
     small = len(catalog) < SMALL_CATALOG
     config = config or (TrainConfig.tiny() if small else TrainConfig())
-    corpus = corpus or (CorpusConfig.tiny() if small else CorpusConfig(split="train"))
+    corpus = corpus or (CorpusConfig.tiny() if small else CAPTIONER_CORPUS)
     cache = cache or ArtifactCache()
     vocabulary = load_vocabulary(catalog, corpus, cache)
 
