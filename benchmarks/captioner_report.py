@@ -37,10 +37,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from benchmarks.protocol import write_json
-from simulators.captioner.train import add_train_arguments, train_config_from_args
+from simulators import registry
+from simulators.build import captioner_config, captioner_parser
+from simulators.cache import write_json
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
-from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators.catalog.catalog import Catalog
 from simulators.catalog.params import ShoeParams
 from simulators.language.corpus import RELATIVE, Corpus
 from simulators.language.grammar import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
@@ -154,7 +155,7 @@ def example_grid(catalog: Catalog, targets: Sequence[int], references: Sequence[
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--beam", type=int, default=0, help="also score beam search with this beam size")
     parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
@@ -164,12 +165,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="where the examples are drawn ('': nowhere)")
     parser.add_argument("--out", default="results/captioner_report.json")
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats of the decode-speed measurement")
-    add_train_arguments(parser)  # report on a captioner trained with other settings (trained on first use)
+    captioner_parser(parser)  # report on a captioner trained with other settings (trained on first use)
     args = parser.parse_args(argv)
 
-    catalog = load_synthshoes(CatalogConfig() if args.catalog == "full" else CatalogConfig.tiny(), device=args.device)
+    catalog = registry.load_catalog(args.catalog, device=args.device)
     t0 = time.perf_counter()
-    user = load_captioner(catalog, train_config_from_args(args, tiny=args.catalog == "tiny"), device=args.device)
+    user = load_captioner(catalog, registry.load_vocabulary(catalog), captioner_config(args, len(catalog)),
+                          device=args.device)
     load_s = time.perf_counter() - t0
     corpus = load_corpus(catalog, CorpusConfig(split="test"))
     params, attributes = catalog.params, catalog.attributes

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 
 from agents.baselines import NearestNeighbourAgent
-from benchmarks.protocol import write_json
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
-from simulators.cache import ArtifactCache
+from simulators import registry
+from simulators.cache import ArtifactCache, write_json
 from simulators.catalog.catalog import CatalogConfig, load_synthshoes
-from simulators.world import load_vocabulary
 
 
 def env_trajectory(catalog, vocabulary, device: str, num_envs: int, steps: int) -> dict[str, np.ndarray]:
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
                                   progress=False)
         diff = np.abs(cpu_cat.features - gpu_cat.features).max() / np.abs(cpu_cat.features).max()
         report["tiny_features_max_rel_diff"] = float(diff)
-        vocab = load_vocabulary(cpu_cat, cache=ArtifactCache(Path(tmp) / "cpu"))
+        vocab = registry.load_vocabulary(cpu_cat, cache=ArtifactCache(Path(tmp) / "cpu"))
         a = env_trajectory(cpu_cat, vocab, "cpu", 16, 12)
         b = env_trajectory(cpu_cat, vocab, "cuda", 16, 12)
         report["vector_env_same_shown"] = bool((a["shown"] == b["shown"]).all())

@@ -18,13 +18,13 @@ from pathlib import Path
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.plots import plot_rank_curves
-from benchmarks.protocol import ProtocolConfig, evaluate, format_table, save_results, write_json
+from benchmarks.protocol import ProtocolConfig, evaluate, format_table, save_results
 from envs.ranking import resolve_device
-from simulators.catalog.catalog import CatalogConfig, load_synthshoes
+from simulators import registry
+from simulators.cache import write_json
 from simulators.catalog.params import CATEGORIES
 from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics
-from simulators.users import USER_NAMES
-from simulators.world import CorpusConfig, load_corpus, load_vocabulary
+from simulators.world import CorpusConfig, load_corpus
 
 
 def format_corpus_comparison(stats: dict) -> str:
@@ -43,9 +43,9 @@ def format_corpus_comparison(stats: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    parser.add_argument("--users", nargs="+", default=["captioner"], choices=USER_NAMES,
+    parser.add_argument("--users", nargs="+", default=["captioner"], choices=registry.USER_NAMES,
                         help="users to evaluate with (default: the captioner, the environment's default user, "
                              "trained and cached on first use)")
     parser.add_argument("--turns", type=int, default=10)
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> dict:
     progress = not args.no_progress
 
     t0 = time.perf_counter()
-    config = CatalogConfig(seed=args.seed) if args.catalog == "full" else CatalogConfig.tiny(seed=args.seed)
-    catalog = load_synthshoes(config, device=device, progress=progress)
+    config = registry.catalog_config(args.catalog, seed=args.seed)
+    catalog = registry.load_catalog(config, device=device, progress=progress)
     load_s = time.perf_counter() - t0
     print(f"\n== SynthShoes catalog: {len(catalog)} items ({len(catalog.train_ids)} train / {len(catalog.test_ids)} "
           f"test), {config.image_size}x{config.image_size} renders, {config.backbone} features "
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"   grid picture: {grid_path}")
 
     corpus = load_corpus(catalog, CorpusConfig(split="train", seed=args.seed))
-    vocabulary = load_vocabulary(catalog, CorpusConfig(split="train", seed=args.seed))
+    vocabulary = registry.load_vocabulary(catalog)
     print(f"\n== Caption corpus (train split): {len(corpus)} rows, vocabulary of {len(vocabulary)} tokens")
     print(format_corpus_comparison(corpus_statistics(corpus.relative_captions)))
 

@@ -9,7 +9,6 @@ over and counts as rank 0 for the remaining turns.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
+from simulators.cache import write_json
 from simulators.catalog.catalog import Catalog
 from simulators.seeding import make_rng
 
@@ -135,16 +135,6 @@ def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None
         cells = "".join(f" {100 * r.mean_rank_percentile[t]:>6.1f}%" for t in turns)
         lines.append(f"{r.agent:<24} {r.user:<14}{cells}")
     return "\n".join(lines)
-
-
-def write_json(obj: Any, path: str | Path) -> Path:
-    """Write a benchmark's JSON output atomically (staged, then renamed), creating its folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=float), encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def save_results(results: list[EvalResult], path: str | Path) -> Path:

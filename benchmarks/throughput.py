@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.protocol import write_json
 from envs.ranking import Ranker, ranks_per_query_loop, resolve_device
 from envs.shoe_retrieval import ShoeRetrievalEnv, ShoeRetrievalVectorEnv
-from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
-from simulators.users import USER_NAMES, make_user
-from simulators.world import load_vocabulary
+from simulators import registry
+from simulators.cache import write_json
+from simulators.captioner.user import CaptionerUserConfig, load_captioner
+from simulators.catalog.catalog import Catalog
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -108,11 +108,9 @@ def bench_step_breakdown(catalog: Catalog, split: str, user: str, device: torch.
     core = env.core
     queries = obs["candidate_features"]
     if user == "captioner":  # its pair cache would answer the repeated timing calls: time the decode itself
-        from simulators.captioner import CaptionerUserConfig, load_captioner
-
-        user_obj = load_captioner(catalog, user_config=CaptionerUserConfig(cache_size=0), device=device)
+        user_obj = load_captioner(catalog, vocabulary, user_config=CaptionerUserConfig(cache_size=0), device=device)
     else:
-        user_obj = make_user(user, catalog)
+        user_obj = registry.make_user(user, catalog)
     rngs = [np.random.default_rng(i) for i in range(num_envs)]
     targets, candidates = core.item_ids[core.target], core.item_ids[core.candidate]
 
@@ -135,16 +133,16 @@ def bench_step_breakdown(catalog: Catalog, split: str, user: str, device: torch.
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=("full", "tiny"), default="full")
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--users", nargs="+", default=list(USER_NAMES), choices=USER_NAMES)
+    parser.add_argument("--users", nargs="+", default=list(registry.USER_NAMES), choices=registry.USER_NAMES)
     parser.add_argument("--splits", nargs="+", default=["train", "test"])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--out", default="results/throughput.json")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    catalog = load_synthshoes(CatalogConfig() if args.catalog == "full" else CatalogConfig.tiny(), device=str(device))
-    vocabulary = load_vocabulary(catalog)
+    catalog = registry.load_catalog(args.catalog, device=device)
+    vocabulary = registry.load_vocabulary(catalog)
     repeats = 5 if args.quick else 15
     steps = 20 if args.quick else 100
 

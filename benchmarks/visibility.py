@@ -12,17 +12,17 @@ ridge regression (R²) for the continuous ones.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from simulators.cache import write_json
 from simulators.catalog.params import CAPTIONED_COLUMNS, MAX_STRAPS, ShoeParams, sample_params
+from simulators.cli import add_config_arguments, config_from_args
 
 ACCURACY_TARGET = 0.85
 ABOVE_CHANCE_TARGET = 0.25
@@ -218,12 +218,9 @@ def run(cfg: VisibilityConfig, progress: bool = True) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = VisibilityConfig()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name, default in vars(cfg).items():
-        ap.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
-    args = ap.parse_args(argv)
-    cfg = VisibilityConfig(**{k: getattr(args, k) for k in vars(cfg)})
+    add_config_arguments(ap, VisibilityConfig)
+    cfg = config_from_args(ap.parse_args(argv), VisibilityConfig())
     result = run(cfg)
     print(format_table(result["rows"]))
     agree = ", ".join(f"{k} {v:.2f}" for k, v in result["nearest_neighbour_agreement"].items())
@@ -232,9 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"render {t['render_ms_per_image']:.2f} ms/image (one core), CNN {t['cnn_ms_per_image']:.2f} ms/image "
           f"({t['torch_threads']} threads, {cfg.device})")
     if cfg.json:
-        out = Path(cfg.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=float))
+        out = write_json(result, cfg.json)
         print(f"wrote {out}")
     return result
 

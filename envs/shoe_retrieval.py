@@ -20,24 +20,14 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs.ranking import Ranker, rank_percentile, resolve_device
-from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators import registry
+from simulators.catalog.catalog import Catalog, CatalogConfig
+from simulators.language.vocab import Vocabulary
+from simulators.users import User
 
 ACTION_TYPES = ("query", "candidate", "query_and_candidate")
 MAX_TOKENS = 16
 RESET_OPTIONS = ("target", "first_candidate")
-
-
-def resolve_catalog(catalog: Catalog | CatalogConfig | str, device: str = "cpu") -> Catalog:
-    """A Catalog from an instance, a config, or a name: "full" (the protocol's SynthShoes) or "tiny"."""
-    if isinstance(catalog, Catalog):
-        return catalog
-    if isinstance(catalog, CatalogConfig):
-        return load_synthshoes(catalog, device=device)
-    if catalog == "full":
-        return load_synthshoes(CatalogConfig(), device=device)
-    if catalog == "tiny":
-        return load_synthshoes(CatalogConfig.tiny(), device=device)
-    raise ValueError(f"catalog must be a Catalog, a CatalogConfig, 'full' or 'tiny'; got {catalog!r}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +51,7 @@ class WhatIf:
 class DialogBatch:
     """B dialogs over one catalog split, advanced together: the turn loop of env and vector env."""
 
-    def __init__(self, catalog: Catalog, split: str, user: Any, vocabulary: Any, action_type: str,
+    def __init__(self, catalog: Catalog, split: str, user: User, vocabulary: Vocabulary, action_type: str,
                  max_turns: int, device: torch.device, num_dialogs: int, privileged: bool):
         self.catalog = catalog
         self.item_ids = catalog.split_ids(split)  # position in split -> catalog index
@@ -73,7 +63,11 @@ class DialogBatch:
         self.ranker = Ranker(self.features, device)
         self.user, self.vocabulary = user, vocabulary
         self.action_type, self.max_turns, self.privileged = action_type, max_turns, privileged
-        b = num_dialogs
+        self.query_bound = float(np.ceil(np.abs(self.features).max() * 2.0)) if self.n else 1.0
+        self._allocate(num_dialogs)
+
+    def _allocate(self, b: int) -> None:
+        """Per-dialog state for `b` dialogs (everything else is shared with forks)."""
         self.target = np.zeros(b, dtype=np.int64)
         self.candidate = np.zeros(b, dtype=np.int64)
         self.turn = np.zeros(b, dtype=np.int64)
@@ -85,7 +79,9 @@ class DialogBatch:
         # The same set as indices, padded with each row's first image: cheap to exclude from the argmin.
         self.shown_idx = torch.zeros((b, 8), dtype=torch.long, device=self.ranker.device)
         self.n_shown = np.zeros(b, dtype=np.int64)
-        self.query_bound = float(np.ceil(np.abs(self.features).max() * 2.0)) if self.n else 1.0
+
+    def __len__(self) -> int:
+        return len(self.target)
 
     # ---- validation (never mutates state) -----------------------------------------------------
     def check_options(self, options: dict | None) -> tuple[int | None, int | None]:
@@ -153,13 +149,18 @@ class DialogBatch:
     # ---- the turn loop ------------------------------------------------------------------------
     def advance(self, rngs: Sequence[np.random.Generator], reset_rows: np.ndarray,
                 reset_options: Sequence[tuple[int | None, int | None]], queries: np.ndarray | None,
-                chosen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                chosen: np.ndarray | None,
+                frozen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Reset the rows in `reset_rows`, step the others with (queries, chosen); one ranking, one user call.
 
-        Returns (reward, terminated, truncated), each (B,); reset rows get 0, False, False.
+        `queries` and `chosen` hold one row per stepped row. Rows in `frozen` (forks' finished
+        branches) neither reset nor step and keep their state. Returns (reward, terminated,
+        truncated), each (B,); reset and frozen rows get 0, False, False.
         """
         b = len(self.target)
-        step_rows = np.flatnonzero(~reset_rows)
+        frozen = np.zeros(b, dtype=bool) if frozen is None else frozen
+        changed = ~frozen
+        step_rows = np.flatnonzero(changed & ~reset_rows)
         all_queries = np.empty((b, self.dim), dtype=np.float32)
         for row, (target, first) in zip(np.flatnonzero(reset_rows), reset_options, strict=True):
             rng = rngs[row]
@@ -174,19 +175,28 @@ class DialogBatch:
             all_queries[row] = self.features[first]
         if len(step_rows):
             all_queries[step_rows] = queries
-        scores = self.ranker.scores(all_queries)  # (B, N): distances up to a per-row constant
-        ranks = self.ranker.ranks_from(scores, self.target)
+        rows = np.flatnonzero(changed)
+        every = len(rows) == b
+        scores = self.ranker.scores(all_queries if every else all_queries[rows])  # (R, N): distances + const
+        ranks = self.ranker.ranks_from(scores, self.target[rows])
         if len(step_rows):
             if chosen is None:
-                rows_scores = scores if len(step_rows) == b else scores[step_rows]
+                stepping = np.isin(rows, step_rows, assume_unique=True)
+                rows_scores = scores if stepping.all() else scores[torch.as_tensor(np.flatnonzero(stepping))]
                 chosen = self.ranker.nearest_from(rows_scores, self.shown_idx[step_rows])[:, 0]
             self._mark_shown(step_rows, chosen)
             self.candidate[step_rows] = chosen
             self.turn[step_rows] += 1
-        self.rank, self.percentile = ranks, rank_percentile(ranks, self.n)
-        self.text = self.user.describe(self.item_ids[self.target], self.item_ids[self.candidate], rngs=list(rngs))
-        self.tokens = self.vocabulary.encode(self.text, max_len=MAX_TOKENS)
-        stepped = ~reset_rows
+        self.rank[rows], self.percentile[rows] = ranks, rank_percentile(ranks, self.n)
+        texts = self.user.describe(self.item_ids[self.target[rows]], self.item_ids[self.candidate[rows]],
+                                   rngs=list(rngs) if every else [rngs[r] for r in rows])
+        if every:
+            self.text = list(texts)
+        else:
+            for r, text in zip(rows, texts, strict=True):
+                self.text[r] = text
+        self.tokens[rows] = self.vocabulary.encode(texts, max_len=MAX_TOKENS)
+        stepped = changed & ~reset_rows
         terminated = stepped & (self.candidate == self.target)
         truncated = stepped & ~terminated & (self.turn >= self.max_turns)
         reward = np.where(stepped, self.percentile, 0.0).astype(np.float32)
@@ -202,19 +212,49 @@ class DialogBatch:
         self.shown_idx[rows_t, torch.as_tensor(self.n_shown[rows], device=dev)] = chosen_t
         self.n_shown[rows] += 1
 
+    def fork(self, rows: np.ndarray, rngs: Sequence[np.random.Generator], candidates: Any,
+             queries: Any = None) -> DialogBranches:
+        """K branches of each dialog in `rows`, branch (i, k) starting by showing candidates[i, k].
+
+        The branches copy the dialogs' state and generators and share everything else (catalog,
+        ranker, user, vocabulary); the dialogs themselves are not changed. See `DialogBranches`.
+        """
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        cands = np.asarray(candidates)
+        if cands.ndim != 2 or len(cands) != len(rows):
+            raise ValueError(f"candidates must have shape ({len(rows)}, K), got {cands.shape}")
+        k = cands.shape[1]
+        flat = self._check_indices(cands.reshape(-1), "candidates", cands.size)
+        if queries is not None:
+            queries = self._check_query(np.asarray(queries, dtype=np.float32).reshape(-1, self.dim), "queries",
+                                        cands.size)
+        if np.any(self.turn[rows] >= self.max_turns):
+            raise ValueError("cannot fork a dialog that has already taken max_turns turns")
+        branch = object.__new__(DialogBatch)
+        branch.__dict__.update({key: value for key, value in self.__dict__.items()
+                                if key in ("catalog", "item_ids", "n", "features", "dim", "ranker", "user",
+                                           "vocabulary", "action_type", "max_turns", "privileged", "query_bound")})
+        parent = np.repeat(rows, k)  # (B*K,) the dialog each branch comes from
+        parent_t = torch.as_tensor(parent, device=self.ranker.device)
+        for key in ("target", "candidate", "turn", "rank", "percentile", "tokens", "n_shown"):
+            setattr(branch, key, getattr(self, key)[parent].copy())
+        branch.text = [self.text[i] for i in parent]
+        branch.shown = self.shown[parent_t].clone()
+        branch.shown_idx = self.shown_idx[parent_t].clone()
+        branch_rngs = [_copy_generator(rngs[i]) for i in parent]
+        return DialogBranches(branch, branch_rngs, parent, flat, queries)
+
     def what_if(self, row: int, rng: np.random.Generator, candidates: Any, queries: Any = None) -> WhatIf:
         """Outcomes of showing each of `candidates` next, from row `row`'s state, without changing it."""
         cands = np.atleast_1d(np.asarray(candidates))
-        cands = self._check_indices(cands, "candidates", len(cands))
-        q = self.features[cands] if queries is None else self._check_query(queries, "queries", len(cands))
-        ranks = self.ranker.ranks(q, np.full(len(cands), self.target[row]))
-        texts: list[str] = []
-        for c in cands:  # each hypothesis starts from the same user randomness the real step would use
-            twin = np.random.Generator(type(rng.bit_generator)())
-            twin.bit_generator.state = rng.bit_generator.state
-            texts += self.user.describe(self.item_ids[[self.target[row]]], self.item_ids[[c]], rngs=[twin])
-        return WhatIf(cands, texts, self.vocabulary.encode(texts, max_len=MAX_TOKENS), ranks,
-                      rank_percentile(ranks, self.n), cands == self.target[row])
+        if queries is not None:
+            queries = np.asarray(queries, dtype=np.float32)
+            if queries.shape != (len(cands), self.dim):
+                raise ValueError(f"queries has shape {queries.shape}, expected {(len(cands), self.dim)}")
+        branches = self.fork(np.array([row]), [rng], cands.reshape(1, -1), queries)
+        core = branches.core
+        return WhatIf(branches.first_candidates, list(core.text), core.tokens.copy(), core.rank.copy(),
+                      core.percentile.copy(), branches.terminated.copy())
 
     def observation(self, rows: slice | np.ndarray) -> dict[str, np.ndarray]:
         return {
@@ -239,6 +279,82 @@ class DialogBatch:
         return out
 
 
+class DialogBranches:
+    """B x K hypothetical continuations of B dialogs, stepped together by the env's own turn loop.
+
+    Made by `ShoeRetrievalEnv.fork` / `ShoeRetrievalVectorEnv.fork` (the paper's model-based policy
+    improvement rolls each top-K candidate forward with its policy). Branch j continues dialog
+    `parent[j]` and has already shown `first_candidates[j]` (with the given query, else the image's
+    own vector): its state, reward and feedback are what the real env would give after that
+    action, because every branch draws from a copy of its dialog's generator. Each `step` is one
+    ranking and one user call for all unfinished branches; finished branches (target shown or
+    max_turns reached) stay as they are and earn 0. The real dialogs are never touched.
+
+    Arrays are indexed by branch j = i * K + k (dialog i, candidate k).
+    """
+
+    def __init__(self, core: DialogBatch, rngs: list[np.random.Generator], parent: np.ndarray,
+                 first_candidates: np.ndarray, first_queries: np.ndarray | None):
+        self.core, self.rngs, self.parent = core, rngs, parent
+        self.first_candidates = first_candidates
+        n = len(parent)
+        self.terminated = np.zeros(n, dtype=bool)
+        self.truncated = np.zeros(n, dtype=bool)
+        queries = core.features[first_candidates] if first_queries is None else first_queries
+        self.reward = self._advance(queries, first_candidates)
+        """(B*K,) reward of the first (forking) step."""
+
+    def __len__(self) -> int:
+        return len(self.parent)
+
+    @property
+    def done(self) -> np.ndarray:
+        """(B*K,) branches that have ended (target shown, or max_turns taken)."""
+        return self.terminated | self.truncated
+
+    def _advance(self, queries: np.ndarray, chosen: np.ndarray | None) -> np.ndarray:
+        done = self.done
+        live = ~done
+        queries = queries[live]
+        chosen = None if chosen is None else chosen[live]
+        reward, terminated, truncated = self.core.advance(self.rngs, np.zeros(len(self), dtype=bool), [], queries,
+                                                          chosen, frozen=done)
+        self.terminated |= terminated
+        self.truncated |= truncated
+        return reward
+
+    def step(self, queries: Any = None, candidates: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step every unfinished branch; rows of finished branches are ignored.
+
+        `queries` (B*K, D) ranks and earns the reward; with `candidates` (B*K,) those images are
+        shown, else the nearest unseen image to each query (the env's "query" action). Candidates
+        alone use their own vectors as queries. Returns (reward, terminated, truncated), (B*K,) each.
+        """
+        core, n = self.core, len(self)
+        if queries is None and candidates is None:
+            raise ValueError("step needs queries, candidates or both")
+        chosen = None if candidates is None else core._check_indices(candidates, "candidates", n)
+        q = core.features[chosen] if queries is None else core._check_query(queries, "queries", n)
+        was_done = self.done.copy()
+        reward = self._advance(q, chosen)
+        return reward, self.terminated & ~was_done, self.truncated & ~was_done
+
+    def observation(self) -> dict[str, np.ndarray]:
+        """The branches' observations, as the vector env's."""
+        return self.core.observation(slice(None))
+
+    def info(self) -> dict[str, Any]:
+        """The branches' info (rank, rank_percentile, feedback_text, ...), as the vector env's."""
+        return self.core.info(slice(None))
+
+
+def _copy_generator(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator in the same state as `rng` (it draws what `rng` would draw next)."""
+    twin = np.random.Generator(type(rng.bit_generator)())
+    twin.bit_generator.state = rng.bit_generator.state
+    return twin
+
+
 def _scalar(value: Any, what: str) -> Any:
     arr = np.asarray(value)
     if arr.shape not in ((), (1,)):
@@ -246,7 +362,9 @@ def _scalar(value: Any, what: str) -> Any:
     return arr.reshape(()).item() if np.issubdtype(arr.dtype, np.integer) else value
 
 
-def _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged, num_dialogs):
+def _build_parts(catalog: Catalog | CatalogConfig | str, split: str, user: User | str, vocabulary: Vocabulary | None,
+                 action_type: str, max_turns: int, device: str | torch.device, privileged: bool,
+                 num_dialogs: int) -> DialogBatch:
     """Validate arguments and assemble the shared DialogBatch (used by both env classes)."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -257,17 +375,16 @@ def _build_parts(catalog, split, user, vocabulary, action_type, max_turns, devic
     if privileged and split != "train":
         raise ValueError("privileged information (the target) is only offered on the train split")
     torch_device = resolve_device(device)
-    cat = resolve_catalog(catalog, device=str(torch_device))
+    cat = registry.load_catalog(catalog, device=torch_device)
     if vocabulary is None:
-        from simulators.world import load_vocabulary
-
-        vocabulary = load_vocabulary(cat)
+        vocabulary = registry.load_vocabulary(cat)
+    elif not isinstance(vocabulary, Vocabulary):
+        raise ValueError(f"vocabulary must be a Vocabulary, got {type(vocabulary).__name__}")
     if isinstance(user, str):
-        from simulators.users import make_user
-
-        user = make_user(user, cat, device=torch_device)
-    elif not callable(getattr(user, "describe", None)):
-        raise ValueError(f"user must be a user name or an object with describe(), got {type(user).__name__}")
+        user = registry.make_user(user, cat, device=torch_device, vocabulary=vocabulary)
+    elif not isinstance(user, User) and not callable(getattr(user, "describe", None)):
+        raise ValueError(f"user must be a name in {registry.USER_NAMES}, a User, or an object with describe(), "
+                         f"got {type(user).__name__}")
     return DialogBatch(cat, split, user, vocabulary, action_type, int(max_turns), torch_device, num_dialogs,
                        bool(privileged))
 
@@ -407,6 +524,15 @@ class ShoeRetrievalEnv(gym.Env):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before what_if()")
         return self.core.what_if(0, self.np_random, candidates, queries)
+
+    def fork(self, candidates: Any, queries: Any = None) -> DialogBranches:
+        """K hypothetical continuations of this dialog, branch k starting by showing candidates[k] (split
+        positions; with `queries[k]` as its query, else the image's own vector); see `DialogBranches`.
+        The episode is not changed. `what_if` is the one-step case."""
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before fork()")
+        cands = np.atleast_1d(np.asarray(candidates)).reshape(1, -1)
+        return self.core.fork(np.array([0]), [self.np_random], cands, queries)
 
     def _obs(self) -> dict[str, Any]:
         obs = self.core.observation(slice(0, 1))
@@ -549,6 +675,20 @@ class ShoeRetrievalVectorEnv(VectorEnv):
         if not 0 <= env_index < self.num_envs:
             raise ValueError(f"env_index {env_index} out of range 0..{self.num_envs - 1}")
         return self.core.what_if(env_index, self._rngs[env_index], candidates, queries)
+
+    def fork(self, candidates: Any, queries: Any = None, env_indices: Any = None) -> DialogBranches:
+        """B x K hypothetical continuations: branch (i, k) continues sub-env `env_indices[i]` (default: all)
+        by showing candidates[i, k] (with queries[i, k] as its query, else the image's own vector). One
+        ranking and one user call per `step` for all branches; the sub-envs are not changed. Sub-envs that
+        are due for an autoreset cannot be forked."""
+        if not self._started:
+            raise gym.error.ResetNeeded("call reset() before fork()")
+        rows = np.arange(self.num_envs) if env_indices is None else np.asarray(env_indices, dtype=np.int64)
+        if rows.ndim != 1 or (len(rows) and (rows.min() < 0 or rows.max() >= self.num_envs)):
+            raise ValueError(f"env_indices must be a 1-D array of indices in 0..{self.num_envs - 1}")
+        if self._needs_reset[rows].any():
+            raise ValueError("cannot fork a sub-env whose dialog has ended (it resets on the next step)")
+        return self.core.fork(rows, self._rngs, candidates, queries)
 
     def _info(self) -> dict[str, Any]:
         info = self.core.info(slice(None))

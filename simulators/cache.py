@@ -138,7 +138,7 @@ class ArtifactCache:
                 "versions": _versions(),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
-            _write_json_atomic(staging / MANIFEST, manifest)
+            write_json(manifest, staging / MANIFEST)
             if final.exists():
                 # A damaged artifact under the final name: move it aside, then take its place.
                 trash = final.with_name(f".trash-{final.name}-{uuid.uuid4().hex[:8]}")
@@ -209,7 +209,7 @@ def save_array(directory: Path, name: str, array: np.ndarray) -> None:
 
 
 def save_json(directory: Path, name: str, obj: Any) -> None:
-    (directory / name).write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
+    write_json(obj, directory / name)
 
 
 def _fsync(path: Path) -> None:
@@ -217,10 +217,33 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
+def write_json(obj: Any, path: str | Path, sort_keys: bool = True) -> Path:
+    """The one atomic JSON writer: staged beside `path`, fsynced, then renamed over it (folders created).
+
+    Readers see the old file or the new one, never half of one. Numpy scalars are written as floats.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, sort_keys=sort_keys, default=_json_default)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

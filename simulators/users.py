@@ -44,8 +44,9 @@ class User(ABC):
         """Reseed the user's own generator (used when `rngs` is not given)."""
 
 
-def _pairs(target_ids: Any, candidate_ids: Any, rngs: Sequence[np.random.Generator] | None,
-           n_items: int) -> tuple[np.ndarray, np.ndarray]:
+def check_pairs(target_ids: Any, candidate_ids: Any, rngs: Sequence[np.random.Generator] | None,
+                n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, candidates) as int64 arrays after checking lengths, generator count and id ranges."""
     targets = np.asarray(target_ids, dtype=np.int64).reshape(-1)
     candidates = np.asarray(candidate_ids, dtype=np.int64).reshape(-1)
     if len(targets) != len(candidates):
@@ -73,7 +74,7 @@ class GrammarUser(User):
 
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
                  rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
-        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        targets, candidates = check_pairs(target_ids, candidate_ids, rngs, self.n_items)
         return self.grammar.describe(self.params, targets, candidates, rng=self.rng, rngs=rngs)
 
 
@@ -101,7 +102,7 @@ class AttributeUser(User):
 
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
                  rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
-        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        targets, candidates = check_pairs(target_ids, candidate_ids, rngs, self.n_items)
         b, k = len(targets), len(ATTRIBUTES)
         if b == 0:
             return []
@@ -114,28 +115,3 @@ class AttributeUser(User):
         same = targets == candidates
         return [SAME_ITEM_PHRASE if same[row] else " ".join(phrases[a][s] for a, s in zip(attrs, signs, strict=True))
                 for row, (attrs, signs) in enumerate(zip(chosen.tolist(), picked.tolist(), strict=True))]
-
-
-USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS))
-"""Every name `make_user` knows; "captioner" is the environment's default."""
-
-
-def make_user(name: str, catalog: Any, seed: int = 0, device: Any = "cpu", progress: bool = True) -> User:
-    """A user by name for a catalog (anything with `.params` and `.attributes`; the captioner needs a
-    `Catalog`).
-
-    Names: "captioner" (the trained relative captioner, trained and cached on first use, with a
-    progress bar; `device` is where it decodes), "grammar", "attributes-1", "attributes-3",
-    "attributes-10".
-    """
-    if name == "captioner":
-        from simulators.captioner import load_captioner  # the captioner package imports this module
-
-        return load_captioner(catalog, seed=seed, device=device, progress=progress)
-    if name == "grammar":
-        if getattr(catalog, "params", None) is None:
-            raise ValueError("the grammar user needs a catalog with generative parameters")
-        return GrammarUser(catalog.params, seed)
-    if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
-        return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
-    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")

@@ -1,7 +1,8 @@
-"""Language artifacts of a catalog, built once through the artifact cache: caption corpora and the vocabulary.
+"""Caption corpora of a catalog, built once through the artifact cache.
 
-The vocabulary (the tokenizer's word list) comes from the train split's corpus, as the paper's
-did from the human training captions; the test split's corpus is the captioner's evaluation data.
+The train split's corpus is what agents and the captioner learn from and what the vocabulary
+(`simulators.registry.load_vocabulary`) is built from; the test split's corpus is the
+captioner's evaluation data.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 from simulators.cache import ArtifactCache
 from simulators.catalog.catalog import Catalog
 from simulators.language.corpus import PAPER_N_RELATIVE, PAPER_N_SINGLE, PAPER_REFS_PER_SINGLE, Corpus, build_corpus
-from simulators.language.grammar import GRAMMAR_VERSION, GRAMMAR_WORDS
-from simulators.language.vocab import Vocabulary
+from simulators.language.grammar import GRAMMAR_VERSION
 
 
 @dataclass(frozen=True)
@@ -50,25 +50,3 @@ def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: Art
 
     art = cache.load_or_build("corpus", {"catalog": catalog.name, "grammar": GRAMMAR_VERSION, **asdict(config)}, write)
     return Corpus.load(art.file("corpus.json"))
-
-
-def load_vocabulary(catalog: Catalog, config: CorpusConfig | None = None,
-                    cache: ArtifactCache | None = None) -> Vocabulary:
-    """The vocabulary of the train corpus of `catalog` plus every word the grammar and attribute users can say."""
-    config = config or CorpusConfig()
-    if config.split != "train":
-        raise ValueError("the vocabulary is built from the train split's corpus")
-    cache = cache or ArtifactCache()
-
-    def write(staging: Path) -> dict:
-        from simulators.users import ATTRIBUTE_FEEDBACK_WORDS
-
-        vocab = Vocabulary.build(load_corpus(catalog, config, cache).captions,
-                                 extra_words=sorted(GRAMMAR_WORDS | ATTRIBUTE_FEEDBACK_WORDS))
-        (staging / "vocabulary.json").write_text(vocab.to_json(), encoding="utf-8")
-        return {"words": len(vocab), "sha256": vocab.content_hash}
-
-    art = cache.load_or_build("vocabulary", {"catalog": catalog.name, "grammar": GRAMMAR_VERSION, "with": "user-words",
-                                             **asdict(config)},
-                              write)
-    return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))

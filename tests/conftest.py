@@ -29,6 +29,6 @@ def tiny_catalog(session_cache):
 @pytest.fixture(scope="session")
 def tiny_captioner(tiny_catalog, session_cache):
     """The tiny catalog's default captioner user (a tiny model, trained in seconds, once per session)."""
-    from simulators.captioner import load_captioner
+    from simulators.registry import make_user
 
-    return load_captioner(tiny_catalog, cache=session_cache, progress=False)
+    return make_user("captioner", tiny_catalog, cache=session_cache, progress=False)

@@ -1,10 +1,11 @@
 """The relative captioner (Show, Attend and Tell over fused target/reference maps): the paper's user simulator.
 
     from simulators.captioner import load_captioner
-    user = load_captioner(catalog)          # trains and caches on first use; python -m simulators.captioner.train
+    user = load_captioner(catalog, vocabulary)   # trains and caches on first use; python -m simulators.build captioner
     user.describe(target_ids, candidate_ids)
 
-Names are imported lazily, so `python -m simulators.captioner.train` runs its module only once.
+Most code asks for it by name instead: `simulators.registry.make_user("captioner", catalog)`.
+Names are imported lazily, so importing the package stays cheap.
 """
 
 from __future__ import annotations

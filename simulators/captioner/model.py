@@ -10,7 +10,7 @@ greedy, beam search, or sampling from per-row generators.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -28,12 +28,6 @@ FUSIONS: tuple[str, ...] = ("concat", "difference", "concat-difference")
 class CaptionerConfig:
     """Architecture of a RelativeCaptioner; the data fields (vocabulary, map shape) come from the catalog."""
 
-    vocab_size: int
-    """Words of the corpus vocabulary, special tokens included."""
-    channels: int
-    """Channels C per location of one image's spatial map."""
-    locations: int
-    """Locations S of one image's spatial map (h * w)."""
     fusion: str = "concat"
     """One of FUSIONS."""
     embed_dim: int = 128
@@ -44,20 +38,29 @@ class CaptionerConfig:
     """Size of the attention MLP."""
     dropout: float = 0.3
     """Dropout before the output layer and on the whole-map summaries (training only)."""
-    global_dim: int = 0
+    global_dim: int = 256
     """0: plain Show, Attend and Tell (the LSTM starts from the mean annotation). > 0: one shared Linear + ReLU
     reads each image's whole map (all locations at once) into a vector of this size; the pair of vectors starts
     the LSTM and is offered to attention as one extra location, so naming what the whole shoe is (its colour,
     its category) does not hinge on attending to one location."""
     max_len: int = MAX_LEN
     """Longest caption in tokens, <eos> included (the environment pads feedback to 16)."""
+    vocab_size: int = field(default=0, metadata={"cli": False})
+    """Words of the vocabulary, special tokens included (0 until `for_data` fills it in)."""
+    channels: int = field(default=0, metadata={"cli": False})
+    """Channels C per location of one image's spatial map (from the catalog)."""
+    locations: int = field(default=0, metadata={"cli": False})
+    """Locations S of one image's spatial map, h * w (from the catalog)."""
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
-        for name in ("vocab_size", "channels", "locations", "embed_dim", "hidden_dim", "attention_dim", "max_len"):
+        for name in ("embed_dim", "hidden_dim", "attention_dim", "max_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("vocab_size", "channels", "locations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0: not yet known), got {getattr(self, name)}")
         if self.global_dim < 0:
             raise ValueError(f"global_dim must be >= 0, got {self.global_dim}")
         if not 0.0 <= self.dropout < 1.0:
@@ -69,6 +72,10 @@ class CaptionerConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def for_data(self, vocab_size: int, channels: int, locations: int) -> CaptionerConfig:
+        """This architecture over a vocabulary of `vocab_size` words and (locations, channels) spatial maps."""
+        return replace(self, vocab_size=vocab_size, channels=channels, locations=locations)
 
 
 class RelativeCaptioner(nn.Module):
@@ -82,6 +89,9 @@ class RelativeCaptioner(nn.Module):
 
     def __init__(self, config: CaptionerConfig):
         super().__init__()
+        if min(config.vocab_size, config.channels, config.locations) < 1:
+            raise ValueError("the config's data fields (vocab_size, channels, locations) are not filled in; "
+                             "use CaptionerConfig.for_data")
         self.config = config
         c, f = config.channels, config.fused_channels
         self.register_buffer("feature_mean", torch.zeros(c))

@@ -1,7 +1,7 @@
 """Train the relative captioner on the train split's caption corpus.
 
-    python -m simulators.captioner.train            # build the full catalog's captioner ahead of time
-    python -m simulators.captioner.train --tiny     # the 64-item test catalog, tiny model, in seconds
+    python -m simulators.build captioner             # build the full catalog's captioner ahead of time
+    python -m simulators.build captioner --catalog tiny   # the 64-item test catalog, tiny model, in seconds
 
 Loss: the sum over each caption's words of -log p(correct word), averaged over captions
 (teacher forcing), on the relative rows and the reused single-image rows of the corpus. Rows whose
@@ -12,19 +12,17 @@ Adam, gradient clipping, seeded through the project's seeding path; tqdm shows p
 
 from __future__ import annotations
 
-import argparse
 import copy
-import dataclasses
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from simulators.captioner.model import FUSIONS, CaptionerConfig, RelativeCaptioner, gather_maps, word_nll
+from simulators.captioner.model import CaptionerConfig, RelativeCaptioner, gather_maps, word_nll
 from simulators.catalog.catalog import Catalog
 from simulators.language.corpus import RELATIVE, Corpus
 from simulators.language.vocab import EOS_ID, UNK_ID, Vocabulary
@@ -56,24 +54,12 @@ class TrainConfig:
     several references; all of them every epoch would let outright descriptions swamp the relative captions)."""
     val_fraction: float = 0.05
     """Share of the training items held out; rows whose target is one of them validate."""
-    fusion: str = "concat"
-    """How target and reference maps are fused (see model.FUSIONS); the paper concatenates."""
-    embed_dim: int = 128
-    """Word embedding and deep-output size (CaptionerConfig.embed_dim)."""
-    hidden_dim: int = 256
-    """LSTM state size (CaptionerConfig.hidden_dim)."""
-    attention_dim: int = 128
-    """Attention MLP size (CaptionerConfig.attention_dim)."""
-    dropout: float = 0.3
-    """Dropout before the output layer and on the whole-map summaries."""
-    global_dim: int = 256
-    """Width of the whole-map summary of each image (see CaptionerConfig.global_dim; 0: plain Show, Attend and Tell)."""
+    model: CaptionerConfig = CaptionerConfig()
+    """The architecture (its vocabulary and map-shape fields are filled in from the data at training time)."""
     word_dropout: float = 0.25
     """Chance that a teacher-forced input word is replaced by <unk>, so the decoder must look at the images."""
 
     def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if min(self.max_epochs, self.batch_size, self.patience, self.single_refs_per_epoch) < 1:
@@ -82,15 +68,13 @@ class TrainConfig:
     @classmethod
     def tiny(cls, **overrides: Any) -> TrainConfig:
         """A small model trained for 3 epochs: seconds on a tiny catalog (tests, smoke runs)."""
-        return cls(**{"max_epochs": 3, "batch_size": 64, "embed_dim": 16, "hidden_dim": 32, "attention_dim": 16,
-                      "global_dim": 32, "lr": 5e-3, **overrides})
+        model = CaptionerConfig(embed_dim=16, hidden_dim=32, attention_dim=16, global_dim=32)
+        return cls(**{"max_epochs": 3, "batch_size": 64, "model": model, "lr": 5e-3, **overrides})
 
     def model_config(self, vocabulary: Vocabulary, catalog: Catalog) -> CaptionerConfig:
         """The architecture for this config over `catalog`'s spatial maps and `vocabulary`."""
         _, locations, channels = catalog.spatial.shape
-        return CaptionerConfig(vocab_size=len(vocabulary), channels=channels, locations=locations,
-                               fusion=self.fusion, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
-                               attention_dim=self.attention_dim, dropout=self.dropout, global_dim=self.global_dim)
+        return self.model.for_data(len(vocabulary), channels, locations)
 
 
 @dataclass
@@ -248,46 +232,3 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
                     "train_seconds": round(time.perf_counter() - t0, 1), "device": str(device),
                     "torch_threads": torch.get_num_threads()})
     return model.eval(), history
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """One optional --flag per TrainConfig field (for command lines that train or load a captioner)."""
-    for f in dataclasses.fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None,
-                            help=f"default {f.default} (tiny catalog: {getattr(TrainConfig.tiny(), f.name)})")
-
-
-def train_config_from_args(args: argparse.Namespace, tiny: bool) -> TrainConfig:
-    """The default TrainConfig (the tiny one for the tiny catalog) with the flags that were given."""
-    base = TrainConfig.tiny() if tiny else TrainConfig()
-    return dataclasses.replace(base, **{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
-                                        if getattr(args, f.name) is not None})
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Build (train and cache) the captioner of a catalog ahead of time."""
-    from simulators.captioner.user import load_captioner
-    from simulators.catalog.catalog import CatalogConfig, load_synthshoes
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tiny", action="store_true", help="use the 64-item test catalog")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
-    config = train_config_from_args(args, tiny=args.tiny)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    catalog = load_synthshoes(CatalogConfig.tiny() if args.tiny else CatalogConfig())
-    t0 = time.perf_counter()
-    user = load_captioner(catalog, config, device=args.device, progress=True)
-    print(f"captioner for {catalog.name} ready at {user.path} ({time.perf_counter() - t0:.1f} s)")
-    history = user.meta.get("history", {})
-    if history:
-        print(f"trained {history.get('train_seconds')} s, best epoch {history.get('best_epoch')}, "
-              f"validation NLL {history.get('best_val_nll'):.3f} per caption")
-    print("config:", asdict(config))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The trained relative captioner as a simulated shopper: the environment's default user.
 
->>> user = load_captioner(catalog)            # trains and caches on first use (minutes), then loads
+>>> user = load_captioner(catalog, vocabulary)  # trains and caches on first use (minutes), then loads
 >>> user.describe(np.array([3]), np.array([7]))  # doctest: +SKIP
 ['is darker with a higher heel']
 
@@ -30,8 +30,8 @@ from simulators.language.corpus import PAPER_N_RELATIVE
 from simulators.language.grammar import SAME_ITEM_PHRASE
 from simulators.language.vocab import Vocabulary
 from simulators.seeding import make_rng
-from simulators.users import User, _pairs
-from simulators.world import CorpusConfig, load_corpus, load_vocabulary
+from simulators.users import User, check_pairs
+from simulators.world import CorpusConfig, load_corpus
 
 DECODINGS = ("greedy", "beam", "sample")
 SMALL_CATALOG = 1000
@@ -39,9 +39,9 @@ SMALL_CATALOG = 1000
 CAPTIONER_CORPUS = CorpusConfig(split="train", n_relative=4 * PAPER_N_RELATIVE)
 """The captioner's default training corpus: the train split's grammar captions with four times the
 paper's 10,751 relative pairs (the single-image captions as in the paper). The synthetic world can
-draw more captions than the human dataset holds. Trained on the paper's count the captioner says
-something false in 23% of its captions and misses every real difference in 12% of pairs; with this
-corpus 12% and 7% (README, "Relative captioner")."""
+draw more captions than the human dataset holds, and trained on the paper's count the captioner says
+something false, or misses every real difference, markedly more often (measured in the README,
+"Relative captioner")."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class CaptionerUser(User):
 
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
                  rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
-        targets, candidates = _pairs(target_ids, candidate_ids, rngs, self.n_items)
+        targets, candidates = check_pairs(target_ids, candidate_ids, rngs, self.n_items)
         out: list[str | None] = [SAME_ITEM_PHRASE if t == c else None for t, c in zip(targets, candidates, strict=True)]
         todo = [b for b, text in enumerate(out) if text is None]
         if not todo:
@@ -157,11 +157,13 @@ class CaptionerUser(User):
         self._cache.clear()
 
 
-def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpus: CorpusConfig | None = None,
+def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig | None = None, *,
+                   corpus: CorpusConfig | None = None,
                    user_config: CaptionerUserConfig | None = None, cache: ArtifactCache | None = None,
                    device: str | torch.device = "cpu", seed: int = 0, progress: bool = True,
                    on_corrupt: str = "raise") -> CaptionerUser:
-    """The trained captioner of `catalog` as a user; trained and cached on first use.
+    """The trained captioner of `catalog` speaking `vocabulary` (the catalog's one vocabulary,
+    `simulators.registry.load_vocabulary`), as a user; trained and cached on first use.
 
     Defaults: the full model and CAPTIONER_CORPUS (four times the paper's relative pairs); on
     catalogs under SMALL_CATALOG items (the tiny test catalog) `TrainConfig.tiny()` and
@@ -176,7 +178,6 @@ def load_captioner(catalog: Catalog, config: TrainConfig | None = None, *, corpu
     config = config or (TrainConfig.tiny() if small else TrainConfig())
     corpus = corpus or (CorpusConfig.tiny() if small else CAPTIONER_CORPUS)
     cache = cache or ArtifactCache()
-    vocabulary = load_vocabulary(catalog, corpus, cache)
 
     def write(staging: Path) -> dict[str, Any]:
         rows = load_corpus(catalog, corpus, cache)

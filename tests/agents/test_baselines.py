@@ -3,7 +3,7 @@ import pytest
 
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
-from simulators.world import load_vocabulary
+from simulators.registry import load_vocabulary
 
 
 @pytest.fixture(scope="module")

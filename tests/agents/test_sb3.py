@@ -3,7 +3,7 @@
 import numpy as np
 
 from envs.shoe_retrieval import ShoeRetrievalEnv
-from simulators.world import load_vocabulary
+from simulators.registry import load_vocabulary
 
 
 def test_ppo_trains_on_the_env(tiny_catalog, session_cache):

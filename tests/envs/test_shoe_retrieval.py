@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import envs
 from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalEnv, ShoeRetrievalVectorEnv
-from simulators.world import load_vocabulary
+from simulators.registry import load_vocabulary
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,8 @@ from simulators.captioner import (
 from simulators.captioner.checkpoint import WEIGHTS
 from simulators.language.grammar import SAME_ITEM_PHRASE
 from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
-from simulators.world import CorpusConfig, load_corpus, load_vocabulary
+from simulators.registry import load_vocabulary
+from simulators.world import CorpusConfig, load_corpus
 
 TINY_TRAIN = TrainConfig.tiny()
 TINY_CORPUS = CorpusConfig.tiny()
@@ -47,7 +48,7 @@ def captioner(tiny_captioner) -> CaptionerUser:
 
 @pytest.fixture(scope="module")
 def vocabulary(tiny_catalog, session_cache) -> Vocabulary:
-    return load_vocabulary(tiny_catalog, TINY_CORPUS, session_cache)
+    return load_vocabulary(tiny_catalog, session_cache)
 
 
 def random_model(vocab_size: int = 40, seed: int = 0, **overrides) -> RelativeCaptioner:
@@ -180,10 +181,11 @@ def test_corrupted_checkpoint_is_refused(captioner, tiny_catalog, session_cache,
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(CorruptArtifactError, match="sha256"):
-        load_captioner(tiny_catalog, TINY_TRAIN, corpus=TINY_CORPUS, cache=ArtifactCache(root), progress=False)
+        load_captioner(tiny_catalog, load_vocabulary(tiny_catalog, session_cache), TINY_TRAIN, corpus=TINY_CORPUS,
+                       cache=ArtifactCache(root), progress=False)
     weights.write_bytes(bytes(data[: len(data) // 2]))
     with pytest.raises(CorruptArtifactError, match="truncated"):
-        read_checkpoint(copy, tiny_catalog, load_vocabulary(tiny_catalog, TINY_CORPUS, session_cache))
+        read_checkpoint(copy, tiny_catalog, load_vocabulary(tiny_catalog, session_cache))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -8,7 +8,8 @@ from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES, compute_a
 from simulators.catalog.params import sample_params
 from simulators.language.grammar import SAME_ITEM_PHRASE, claim_holds, parse_claims
 from simulators.language.vocab import tokenize
-from simulators.users import ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User, make_user
+from simulators.registry import make_user
+from simulators.users import ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
 
 WORD_TO_INDEX = {ATTRIBUTE_WORDS[a]: i for i, a in enumerate(ATTRIBUTES)}
 

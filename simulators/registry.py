@@ -1,0 +1,112 @@
+"""The one place that turns names into objects: catalogs, users and the vocabulary.
+
+    from simulators import registry
+    catalog = registry.load_catalog("tiny")                 # "full" (the protocol's SynthShoes) or "tiny"
+    vocabulary = registry.load_vocabulary(catalog)          # the catalog's one vocabulary
+    user = registry.make_user("grammar", catalog)           # any of registry.USER_NAMES
+
+It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
+built from explicit arguments and never looks a name up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from simulators.cache import ArtifactCache
+from simulators.captioner.user import CaptionerUser, load_captioner
+from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators.language.grammar import GRAMMAR_VERSION, GRAMMAR_WORDS
+from simulators.language.vocab import Vocabulary
+from simulators.users import ATTRIBUTE_COUNTS, ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
+from simulators.world import CorpusConfig, load_corpus
+
+CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
+"""Names `load_catalog` knows: "full" is the protocol's SynthShoes (14,658 items), "tiny" a 64-item test catalog."""
+
+USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS))
+"""Names `make_user` knows; "captioner" (the trained relative captioner) is the environment's default."""
+
+VOCABULARY_VERSION = 2
+"""Bumped when the rule that builds the one vocabulary changes (2: one vocabulary for env, captioner and agents)."""
+
+
+def catalog_config(name: str, seed: int = 0) -> CatalogConfig:
+    """The CatalogConfig behind a catalog name."""
+    if name == "full":
+        return CatalogConfig(seed=seed)
+    if name == "tiny":
+        return CatalogConfig.tiny(seed=seed)
+    raise ValueError(f"unknown catalog {name!r}; expected one of {CATALOG_NAMES}, a CatalogConfig or a Catalog")
+
+
+def load_catalog(catalog: Catalog | CatalogConfig | str = "full", device: str | torch.device = "cpu",
+                 progress: bool = True, cache: ArtifactCache | None = None) -> Catalog:
+    """A Catalog from an instance (returned as is), a config, or a name in CATALOG_NAMES (built and cached on
+    first use)."""
+    if isinstance(catalog, Catalog):
+        return catalog
+    if isinstance(catalog, str):
+        catalog = catalog_config(catalog)
+    if not isinstance(catalog, CatalogConfig):
+        raise ValueError(f"catalog must be a Catalog, a CatalogConfig or one of {CATALOG_NAMES}, got {catalog!r}")
+    return load_synthshoes(catalog, cache=cache, device=str(device), progress=progress)
+
+
+def user_words() -> frozenset[str]:
+    """Every word a built-in user can say (the captioner writes only words of the vocabulary it was trained with)."""
+    return GRAMMAR_WORDS | ATTRIBUTE_FEEDBACK_WORDS
+
+
+def load_vocabulary(catalog: Catalog, cache: ArtifactCache | None = None) -> Vocabulary:
+    """The catalog's one vocabulary, used by the environment, the captioner and the agents alike.
+
+    The words of the train split's caption corpus, most frequent first (as the paper's vocabulary
+    came from the human training captions), then every other word a built-in user can say, so that
+    no built-in user's feedback ever encodes to `<unk>`. Built once and cached.
+    """
+    cache = cache or ArtifactCache()
+    corpus_config = CorpusConfig(split="train")
+    extra = sorted(user_words())
+
+    def write(staging: Path) -> dict:
+        corpus = load_corpus(catalog, corpus_config, cache)
+        vocab = Vocabulary.build(corpus.captions, extra_words=extra)
+        (staging / "vocabulary.json").write_text(vocab.to_json(), encoding="utf-8")
+        return {"words": len(vocab), "sha256": vocab.content_hash}
+
+    key = {"catalog": catalog.name, "grammar": GRAMMAR_VERSION, "version": VOCABULARY_VERSION,
+           "corpus": asdict(corpus_config), "user_words": extra}
+    art = cache.load_or_build("vocabulary", key, write)
+    return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))
+
+
+def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | torch.device = "cpu",
+              progress: bool = True, vocabulary: Vocabulary | None = None,
+              cache: ArtifactCache | None = None) -> User:
+    """A user by name (see USER_NAMES) for `catalog`.
+
+    "captioner" is the trained relative captioner (trained and cached on first use with a progress
+    bar; `device` is where it decodes; it speaks the catalog's one vocabulary). "grammar" needs a
+    catalog with generative parameters; "attributes-N" reads the catalog's attribute scores.
+    """
+    if name == "captioner":
+        if not isinstance(catalog, Catalog):
+            raise ValueError("the captioner user needs a Catalog (with spatial maps)")
+        vocabulary = vocabulary if vocabulary is not None else load_vocabulary(catalog, cache)
+        return load_captioner(catalog, vocabulary, seed=seed, device=device, progress=progress, cache=cache)
+    if name == "grammar":
+        if getattr(catalog, "params", None) is None:
+            raise ValueError("the grammar user needs a catalog with generative parameters")
+        return GrammarUser(catalog.params, seed)
+    if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
+        return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
+    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")
+
+
+__all__ = ["CATALOG_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog", "load_vocabulary",
+           "make_user", "user_words"]
