@@ -117,45 +117,7 @@ class ArtifactCache:
 
     def write(self, kind: str, config: Any, writer: Callable[[Path], dict[str, Any] | None]) -> Artifact:
         """Stage files with `writer(staging_dir) -> meta`, checksum them, then move into place atomically."""
-        final = self.path_for(kind, config)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".staging-{final.name}-", dir=final.parent))
-        try:
-            meta = writer(staging) or {}
-            files = {}
-            for p in sorted(staging.iterdir()):
-                if p.name == MANIFEST or not p.is_file():
-                    continue
-                _fsync(p)
-                files[p.name] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
-            manifest = {
-                "kind": kind,
-                "key": final.name,
-                "format": FORMAT_VERSION,
-                "config": config_dict(config),
-                "files": files,
-                "meta": meta,
-                "versions": _versions(),
-                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            write_json(manifest, staging / MANIFEST)
-            if final.exists():
-                # A damaged artifact under the final name: move it aside, then take its place.
-                trash = final.with_name(f".trash-{final.name}-{uuid.uuid4().hex[:8]}")
-                os.replace(final, trash)
-                shutil.rmtree(trash, ignore_errors=True)
-            try:
-                os.rename(staging, final)
-            except OSError:
-                if not final.exists():
-                    raise
-                # Another process finished the same artifact first; keep theirs.
-                shutil.rmtree(staging, ignore_errors=True)
-                return verify_artifact(final, kind, config)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return Artifact(final, manifest)
+        return write_artifact(self.path_for(kind, config), kind, config, writer)
 
     def load_or_build(self, kind: str, config: Any, writer: Callable[[Path], dict[str, Any] | None],
                       on_corrupt: str = "rebuild") -> Artifact:
@@ -173,6 +135,53 @@ class ArtifactCache:
             warnings.warn(f"{err}; rebuilding it", stacklevel=2)
             art = None
         return art if art is not None else self.write(kind, config, writer)
+
+
+def write_artifact(final: str | Path, kind: str, config: Any,
+                   writer: Callable[[Path], dict[str, Any] | None]) -> Artifact:
+    """Write an artifact directory at `final` atomically: `writer(staging_dir) -> meta` stages the files, every
+    file is fsynced and checksummed into the manifest, then the directory is renamed into place (replacing an
+    older one at `final`). Used by the artifact cache and by training checkpoints; read back with
+    `verify_artifact`."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{final.name}-", dir=final.parent))
+    try:
+        meta = writer(staging) or {}
+        files = {}
+        for p in sorted(staging.iterdir()):
+            if p.name == MANIFEST or not p.is_file():
+                continue
+            _fsync(p)
+            files[p.name] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        manifest = {
+            "kind": kind,
+            "key": final.name,
+            "format": FORMAT_VERSION,
+            "config": config_dict(config),
+            "files": files,
+            "meta": meta,
+            "versions": _versions(),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_json(manifest, staging / MANIFEST)
+        if final.exists():
+            # An older (or damaged) artifact under the final name: move it aside, then take its place.
+            trash = final.with_name(f".trash-{final.name}-{uuid.uuid4().hex[:8]}")
+            os.replace(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not final.exists():
+                raise
+            # Another process finished the same artifact first; keep theirs.
+            shutil.rmtree(staging, ignore_errors=True)
+            return verify_artifact(final, kind, config)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Artifact(final, manifest)
 
 
 def verify_artifact(path: Path, kind: str | None = None, config: Any = None) -> Artifact:
