@@ -43,8 +43,8 @@ from simulators.cache import write_json
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog
 from simulators.catalog.params import ShoeParams
+from simulators.language.claims import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.language.corpus import RELATIVE, Corpus
-from simulators.language.grammar import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.seeding import make_rng
 from simulators.users import GrammarUser
 from simulators.world import CorpusConfig, load_corpus

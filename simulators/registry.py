@@ -20,7 +20,7 @@ import torch
 from simulators.cache import ArtifactCache
 from simulators.captioner.user import CaptionerUser, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
-from simulators.language.grammar import GRAMMAR_VERSION, GRAMMAR_WORDS
+from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
 from simulators.users import ATTRIBUTE_COUNTS, ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
 from simulators.world import CorpusConfig, load_corpus

@@ -22,7 +22,8 @@ import numpy as np
 
 from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES
 from simulators.catalog.params import ShoeParams
-from simulators.language.grammar import SAME_ITEM_PHRASE, CaptionGrammar, GrammarConfig
+from simulators.language.claims import SAME_ITEM_PHRASE
+from simulators.language.grammar import CaptionGrammar, GrammarConfig
 from simulators.seeding import make_rng
 
 ATTRIBUTE_COUNTS = (1, 3, 10)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from simulators.cache import ArtifactCache
 from simulators.catalog.catalog import Catalog
+from simulators.language.claims import GRAMMAR_VERSION
 from simulators.language.corpus import PAPER_N_RELATIVE, PAPER_N_SINGLE, PAPER_REFS_PER_SINGLE, Corpus, build_corpus
-from simulators.language.grammar import GRAMMAR_VERSION
 
 
 @dataclass(frozen=True)

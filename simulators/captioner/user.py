@@ -26,8 +26,8 @@ from simulators.captioner.checkpoint import KIND, read_checkpoint, write_checkpo
 from simulators.captioner.model import RelativeCaptioner, gather_maps
 from simulators.captioner.train import TrainConfig, train_captioner
 from simulators.catalog.catalog import Catalog
+from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.corpus import PAPER_N_RELATIVE
-from simulators.language.grammar import SAME_ITEM_PHRASE
 from simulators.language.vocab import Vocabulary
 from simulators.seeding import make_rng
 from simulators.users import User, check_pairs

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from simulators.catalog.params import CAPTIONED_COLUMNS, CATEGORIES, ShoeParams
-from simulators.language.grammar import GRAMMAR_VERSION, CaptionGrammar, Claim, GrammarConfig, claim_matrices
+from simulators.language.claims import GRAMMAR_VERSION, Claim, claim_matrices
+from simulators.language.grammar import CaptionGrammar, GrammarConfig
 from simulators.seeding import make_rng
 
 RELATIVE, SINGLE = 0, 1

@@ -1,106 +1,41 @@
 """Relative captions from ground truth: what a shopper types after "Unlike the provided image, the one I want ...".
 
-The grammar works in CLAIMS. A `Claim` is one checkable statement about a (target, reference)
-pair: ("colour", "red"), ("heel_rel", "higher"), ("no", "laces"), ("category", "boots"). The
-generator picks true and salient claims (`true_claims`), realises each with one of many phrasings
-and joins them into a caption; `parse_claims` maps a caption back to claims with the same phrase
-inventory, and `claim_holds` checks a claim against the parameters independently of the generator.
-So every caption can be verified, and a neural captioner's output can be parsed and graded.
-
-Claim kinds (values): colour (colour name), colour_rel (darker, lighter), heel_rel (higher, lower),
-heel_shape (stiletto, block, wedge), toe (pointed, round, open, closed), toe_rel (more pointy,
-less pointy), shaft (ankle, mid-calf, knee), shaft_rel (taller, shorter), straps_rel (more, fewer),
-straps / laces / buckle / slip_on / shiny / fur / platform / open_back (True), finish (matte,
-suede, leather, patent, metallic), finish_rel (more shiny, less shiny), ornament (bow, rhinestones,
-studs), sole_rel (thicker, thinner), sole_colour (colour name), pattern (leopard, plaid, stripes,
-floral, snakeskin), category (a category name), style_rel (more formal, more casual, more sporty,
-less sporty, more feminine, less feminine: from the WhittleSearch attribute scores), and no (heel,
-straps, laces, buckle, shiny, fur, ornament, pattern) for negations.
-
-Absolute claims are true when the target has the property; they are *salient* when the reference
-lacks it. Relative claims compare the two with gaps large enough to be unambiguous in the image.
+The grammar works in claims (`simulators.language.claims`). It picks true and salient claims of a
+pair (`claim_matrices`), realises each with one of many phrasings from the claims' phrase inventory
+and joins them into a caption, so `parse_claims` reads every caption back to the claims it makes.
 The realisation's mixture (structure, number of claims, topics, length) is tuned so the corpus
-matches the human figures of DESIGN.md section 6 (see `simulators.language.stats`).
+matches the human figures of DESIGN.md section 6 (see `simulators.language.stats`). A change to
+what it samples for a given seed bumps `GRAMMAR_VERSION` (in claims.py, beside the phrasings).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from simulators.catalog.attributes import ATTRIBUTES, compute_attributes
-from simulators.catalog.params import (
-    CATEGORIES,
-    COLOUR_NAMES,
-    COLOURS,
-    FINISHES,
-    HEEL_SHAPES,
-    ORNAMENTS,
-    PATTERNS,
-    SHAFT_HEIGHTS,
-    TOE_SHAPES,
-    ShoeParams,
-    item,
+from simulators.catalog.attributes import compute_attributes
+from simulators.catalog.params import ShoeParams
+from simulators.language.claims import (
+    ADJ_PHRASES,
+    CLAIM_INDEX,
+    CLAIMS,
+    MOD_PHRASES,
+    NOUN_PHRASES,
+    NP_PHRASES,
+    PP_PHRASES,
+    SAME_ITEM_PHRASE,
+    SPECS,
+    TOPICS,
+    Claim,
+    Phrase,
+    claim_matrices,
 )
-from simulators.language.vocab import tokenize
 from simulators.seeding import make_rng
-
-HEEL_GAP_CM = 2.0
-"""Heel heights must differ by this much for "higher"/"lower" (twice as much for "much higher")."""
-LIGHTNESS_GAP = 0.15
-"""Primary-colour lightness gap for "darker"/"lighter" (twice as much for "much darker")."""
-PLATFORM_GAP_CM = 1.0
-"""Sole (platform) thickness gap for "thicker"/"thinner sole"."""
-PLATFORM_MIN_CM = 2.0
-"""A sole at least this thick is "a platform"; the reference must be under PLATFORM_ABSENT_CM."""
-PLATFORM_ABSENT_CM = 1.0
-SHINE_GAP = 0.3
-"""Gap in finish shine for "more shiny"/"less shiny" (twice as much for "much shinier")."""
-SHINY_MIN, DULL_MAX, CLEARLY_SHINY = 0.85, 0.1, 0.45
-STYLE_GAP = 0.2
-"""Gap in a WhittleSearch style attribute (formal, sporty, feminine) for "more formal", "less sporty"."""
-STYLE_ATTRIBUTES: dict[str, tuple[str, int]] = {
-    "more formal": ("formal", 1), "more casual": ("formal", -1), "more sporty": ("sporty", 1),
-    "less sporty": ("sporty", -1), "more feminine": ("feminine", 1), "less feminine": ("feminine", -1)}
-"""Style claim -> (attribute, direction of the target's score relative to the reference's)."""
-POINT_GAP = 0.5
-"""Gap in toe pointiness for "pointier"/"less pointy"."""
-SHAFT_GAP = 1
-"""Shaft levels (none < ankle < mid-calf < knee) for "taller"/"shorter" (2 for "much taller")."""
-
-FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
-TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
-
-GRAMMAR_VERSION = 3
-"""Bumped whenever the grammar's output for a given seed changes, so cached corpora are rebuilt."""
-
-SAME_ITEM_PHRASE = "is exactly this one"
-"""What the grammar says when the reference is the target itself (it carries no claim)."""
-
-ARTICLES = frozenset({"a", "an", "the"})
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One checkable statement about the target relative to the reference, e.g. Claim("heel_rel", "higher")."""
-
-    kind: str
-    value: str | bool
-
-    def __str__(self) -> str:
-        return f"{self.kind}={self.value}"
-
-    @classmethod
-    def from_str(cls, text: str) -> Claim:
-        """Inverse of str(): "laces=True" -> Claim("laces", True)."""
-        kind, _, value = text.partition("=")
-        return cls(kind, True if value == "True" else value)
 
 
 class Caption(NamedTuple):
@@ -110,545 +45,11 @@ class Caption(NamedTuple):
     claims: tuple[Claim, ...]
 
 
-# --------------------------------------------------------------------------------------------------
-# The phrase inventory.  Markers: "s|" singular only (after "is"), "p|" plural only (after "are"),
-# "!" only when the difference is large ("much darker").
-
-@dataclass(frozen=True)
-class _Spec:
-    claim: Claim
-    topic: str
-    relative: bool = False
-    adj: tuple[str, ...] = ()
-    """Predicative phrases, used after "is"/"are": "darker", "open toed", "s|a wedge"."""
-    np: tuple[str, ...] = ()
-    """Noun phrases, used after "has"/"have" and in lists: "a higher heel", "no laces"."""
-    pp: tuple[str, ...] = ()
-    """Prepositional phrases that attach to anything: "with laces", "without a heel"."""
-    mod: tuple[str, ...] = ()
-    """Prenominal modifiers for outright descriptions: "tan", "suede", "ankle"."""
-    weight: float = 1.0
-    descriptive: bool = False
-    """Worth saying in an outright description of the target alone ("boots with a bow")."""
-    nouns: tuple[tuple[str, str], ...] = ()
-    """(plural, singular) nouns of a category claim."""
-
-
-def _with(*nps: str) -> tuple[str, ...]:
-    """Prepositional phrases "with <np>" (keeping the "!" strong marker in front)."""
-    return tuple("!with " + p[1:] if p.startswith("!") else "with " + p for p in nps)
-
-
-def _build_specs() -> list[_Spec]:
-    specs: list[_Spec] = []
-    add = specs.append
-    for c in COLOUR_NAMES:
-        add(_Spec(Claim("colour", c), "colour",
-                  adj=(c, f"{c} in color", f"{c} in colour", f"all {c}", f"{c} colored", f"a {c} color",
-                       f"mostly {c}", f"{c} toned", f"a {c} shade"),
-                  np=(f"a {c} color", f"a {c} colour", f"a {c} tone", f"a {c} shade"), mod=(c,)))
-    for word in ("darker", "lighter"):
-        add(_Spec(Claim("colour_rel", word), "colour", relative=True,
-                  adj=(word, f"!much {word}", f"{word} in color", f"{word} in colour", f"a {word} color",
-                       f"a {word} shade", f"!a lot {word}", f"slightly {word}", f"a bit {word}", f"a little {word}",
-                       f"somewhat {word}", f"!way {word}", f"{word} toned", f"{word} overall"),
-                  np=(f"a {word} color", f"a {word} colour", f"a {word} shade", f"!a much {word} color",
-                      f"a {word} tone", f"a slightly {word} color")))
-    add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
-              adj=("higher", "higher heeled", "!much higher", "!a lot higher", "a bit higher", "slightly higher"),
-              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel",
-                  "a bigger heel", "a slightly higher heel", "!a way higher heel"),
-              pp=_with("a higher heel", "higher heels", "!a much higher heel")))
-    add(_Spec(Claim("heel_rel", "lower"), "heel", relative=True,
-              adj=("lower", "lower heeled", "!much lower", "flatter", "a bit lower", "slightly lower"),
-              np=("a lower heel", "lower heels", "a smaller heel", "!a much lower heel", "less of a heel",
-                  "a flatter heel", "a slightly lower heel"),
-              pp=_with("a lower heel", "lower heels", "a smaller heel")))
-    heel_np = {"stiletto": ("a stiletto heel", "stiletto heels", "a thin heel", "a skinny heel",
-                            "a thin stiletto heel", "a spike heel", "a pencil heel", "a needle heel"),
-               "block": ("a block heel", "a chunky heel", "chunky heels", "a thick heel", "a wide heel",
-                         "a stacked heel", "a sturdy heel", "a square heel"),
-               "wedge": ("a wedge heel", "wedge heels", "a wedge")}
-    heel_adj = {"stiletto": ("stiletto heeled",), "block": ("block heeled", "chunky heeled"),
-                "wedge": ("s|a wedge", "p|wedges", "wedge heeled")}
-    for shape in ("stiletto", "block", "wedge"):
-        add(_Spec(Claim("heel_shape", shape), "heel", adj=heel_adj[shape], np=heel_np[shape],
-                  pp=_with(*heel_np[shape]), descriptive=True))
-    add(_Spec(Claim("no", "heel"), "heel", adj=("flat", "completely flat"), np=("no heel", "no heels"),
-              pp=("without a heel", "with no heel")))
-    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed", "sharply pointed"),
-               "round": ("round toed", "rounded", "rounded at the front"),
-               "open": ("open toed", "open toe", "peep toe", "toeless", "open at the front"),
-               "closed": ("closed toed", "closed toe", "closed at the front")}
-    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes", "a sharp toe", "a pointed front"),
-              "round": ("a round toe", "a rounded toe", "round toes", "a rounded front"),
-              "open": ("an open toe", "open toes", "a peep toe", "exposed toes"),
-              "closed": ("a closed toe", "closed toes", "a covered toe", "a closed front")}
-    for toe in ("pointed", "round", "open", "closed"):
-        add(_Spec(Claim("toe", toe), "toe", adj=toe_adj[toe], np=toe_np[toe], pp=_with(*toe_np[toe]),
-                  descriptive=toe in ("pointed", "open"), weight=0.5 if toe == "closed" else 1.0))
-    add(_Spec(Claim("toe_rel", "more pointy"), "toe", relative=True,
-              adj=("pointier", "more pointy", "more pointed"), np=("a pointier toe", "a more pointed toe"),
-              pp=_with("a pointier toe", "a more pointed toe")))
-    add(_Spec(Claim("toe_rel", "less pointy"), "toe", relative=True,
-              adj=("less pointy", "less pointed"), np=("a less pointy toe", "a less pointed toe"),
-              pp=_with("a less pointy toe")))
-    shaft = {"ankle": (("ankle high", "ankle length", "ankle height", "ankle-high", "up to the ankle"),
-                       ("an ankle-high shaft", "an ankle length shaft"), ("ankle",)),
-             "mid-calf": (("mid-calf", "calf length", "mid-calf length", "calf high", "up to mid-calf"),
-                          ("a mid-calf shaft", "a calf length shaft"), ("mid-calf",)),
-             "knee": (("knee-high", "knee high", "knee length", "up to the knee"),
-                      ("a knee-high shaft", "a shaft up to the knee", "a knee length shaft"), ("knee-high",))}
-    for level, (adj, nps, mod) in shaft.items():
-        add(_Spec(Claim("shaft", level), "shaft_height", adj=adj, np=nps, pp=_with(*nps), mod=mod))
-    for word, longer in (("taller", ("longer on the leg", "a longer shaft")), ("shorter", ())):
-        add(_Spec(Claim("shaft_rel", word), "shaft_height", relative=True,
-                  adj=(word, f"!much {word}", f"{word} on the leg", *longer[:1]),
-                  np=(f"a {word} shaft", f"!a much {word} shaft", *longer[1:]), pp=_with(f"a {word} shaft")))
-    add(_Spec(Claim("straps_rel", "more"), "strap_closure", relative=True,
-              adj=("strappier", "more strappy", "more strapped"),
-              np=("more straps", "an extra strap", "another strap", "more strapping"),
-              pp=_with("more straps", "an extra strap", "another strap")))
-    add(_Spec(Claim("straps_rel", "fewer"), "strap_closure", relative=True, adj=("less strappy",),
-              np=("fewer straps", "less straps", "one strap less"), pp=_with("fewer straps")))
-    add(_Spec(Claim("straps", True), "strap_closure", adj=("strappy", "strapped"),
-              np=("a strap", "straps", "a strap across the foot", "a strap over the top"),
-              pp=_with("a strap", "straps", "a strap across the foot"), descriptive=True))
-    add(_Spec(Claim("no", "straps"), "strap_closure", adj=("strapless",),
-              np=("no straps", "no strap", "no straps at all"),
-              pp=("without straps", "without a strap", "with no straps")))
-    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up", "laced up"),
-              np=("laces", "shoelaces", "shoe laces", "shoestrings", "laces in front"),
-              pp=_with("laces", "shoelaces", "shoestrings"), descriptive=True))
-    add(_Spec(Claim("no", "laces"), "strap_closure", adj=("not lace-up",), np=("no laces",),
-              pp=("without laces", "with no laces")))
-    add(_Spec(Claim("buckle", True), "strap_closure", adj=("buckled",),
-              np=("a buckle", "buckles", "a buckle closure", "a metal buckle", "a buckle on the side"),
-              pp=_with("a buckle", "buckles", "a buckle closure", "a metal buckle"), descriptive=True))
-    add(_Spec(Claim("no", "buckle"), "strap_closure", np=("no buckle", "no buckles"),
-              pp=("without a buckle", "without buckles")))
-    add(_Spec(Claim("slip_on", True), "strap_closure", adj=("slip-on", "slip on", "s|a slip-on", "p|slip-ons")))
-    finish = {"matte": (("matte", "matte looking"), ("a matte finish", "a matte look", "a matte texture"), ("matte",)),
-              "suede": (("suede", "made of suede", "suede like", "soft suede"),
-                        ("a suede finish", "suede material", "a suede texture", "a fuzzy suede texture"), ("suede",)),
-              "leather": (("leather", "made of leather", "smooth leather", "real leather"),
-                          ("a leather finish", "leather material", "a smooth leather look"), ("leather",)),
-              "patent": (("patent", "patent leather", "made of patent leather", "glossy patent"),
-                         ("a patent finish", "a patent leather finish", "a patent look"), ("patent leather", "patent")),
-              "metallic": (("metallic", "metallic looking", "shimmery", "foil like"),
-                           ("a metallic finish", "a metallic look", "a metallic sheen", "a shimmery finish"),
-                           ("metallic",))}
-    for name, (adj, nps, mod) in finish.items():
-        add(_Spec(Claim("finish", name), "material_finish", adj=adj, np=nps, pp=_with(*nps), mod=mod))
-    add(_Spec(Claim("shiny", True), "material_finish", adj=("shiny", "glossy", "very shiny", "very glossy"),
-              np=("a shiny finish", "a glossy finish", "a shiny look", "a high shine"),
-              pp=_with("a shiny finish", "a glossy finish", "a high shine")))
-    add(_Spec(Claim("no", "shiny"), "material_finish", adj=("not shiny", "not glossy", "dull", "dull looking"),
-              np=("no shine", "no shine at all"), pp=("without shine", "without the shine", "without any shine")))
-    add(_Spec(Claim("finish_rel", "more shiny"), "material_finish", relative=True,
-              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier", "shinier looking"),
-              np=("a shinier finish", "more shine", "a glossier finish", "a glossier look"),
-              pp=_with("a shinier finish", "more shine")))
-    add(_Spec(Claim("finish_rel", "less shiny"), "material_finish", relative=True,
-              adj=("less shiny", "duller", "less glossy", "more matte", "duller looking"),
-              np=("a duller finish", "less shine", "a less shiny finish", "a more matte finish"),
-              pp=_with("a duller finish", "less shine")))
-    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed", "fluffy"),
-              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff", "faux fur", "fluffy trim"),
-              pp=_with("fur trim", "fur", "a fur cuff", "faux fur"), descriptive=True))
-    add(_Spec(Claim("no", "fur"), "material_finish", np=("no fur",), pp=("without fur", "without the fur")))
-    ornament = {"bow": ((), ("a bow", "bows", "a bow on top", "a bow on the front", "a little bow", "a ribbon bow",
-                              "a bow detail")),
-                "rhinestones": (("jeweled", "bejeweled", "sparkly", "embellished with rhinestones"),
-                                ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents",
-                                 "crystals", "gems", "some bling")),
-                "studs": (("studded", "spiked"), ("studs", "studded accents", "metal studs", "spikes", "metal spikes"))}
-    for name, (adj, nps) in ornament.items():
-        add(_Spec(Claim("ornament", name), "ornaments", adj=adj, np=nps, pp=_with(*nps), descriptive=True))
-    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished", "not decorated"),
-              np=("no embellishments", "no decorations", "no accents", "no ornaments", "no details",
-                  "no decoration at all"),
-              pp=("without embellishments", "without decorations", "without any details")))
-    add(_Spec(Claim("sole_rel", "thicker"), "sole", relative=True, adj=("thicker soled",),
-              np=("a thicker sole", "thicker soles", "a chunkier sole", "a thicker platform", "a bigger platform",
-                  "a heavier sole", "a bulkier sole", "a chunkier platform"),
-              pp=_with("a thicker sole", "thicker soles", "a bigger platform")))
-    add(_Spec(Claim("sole_rel", "thinner"), "sole", relative=True, adj=("thinner soled",),
-              np=("a thinner sole", "thinner soles", "a slimmer sole", "a thinner platform", "a smaller platform",
-                  "a less chunky sole", "a more delicate sole"),
-              pp=_with("a thinner sole", "thinner soles", "a smaller platform")))
-    add(_Spec(Claim("platform", True), "sole", adj=("s|a platform", "p|platforms"),
-              np=("a platform", "a platform sole", "a thick sole", "a thick platform", "a platform bottom",
-                  "a raised sole"),
-              pp=_with("a platform", "a platform sole", "a thick sole"), descriptive=True))
-    for c in COLOUR_NAMES:
-        # The sole is named before its colour ("a sole in white", not "a white sole"): a left-to-right
-        # captioner then picks the colour word knowing it describes the sole, not the upper.
-        nps = (f"a sole in {c}", f"soles in {c}", f"a bottom in {c}", f"an outsole in {c}")
-        add(_Spec(Claim("sole_colour", c), "sole", adj=(f"soled in {c}",), np=nps, pp=_with(*nps), weight=0.5,
-                  descriptive=True))
-    pattern = {"leopard": (("leopard", "leopard print", "leopard printed", "leopard spotted"),
-                           ("a leopard print", "leopard spots", "a leopard pattern", "a spotted leopard print"),
-                           ("leopard print",)),
-               "plaid": (("plaid", "tartan", "checkered"),
-                         ("a plaid pattern", "a plaid print", "a tartan pattern", "a checkered pattern"), ("plaid",)),
-               "stripes": (("striped", "stripy", "pinstriped"),
-                           ("stripes", "a striped pattern", "a stripe pattern", "bold stripes"), ("striped",)),
-               "floral": (("floral", "flowery", "floral print", "flower printed"),
-                          ("a floral print", "a floral pattern", "flowers", "a flower print", "a flower pattern"),
-                          ("floral",)),
-               "snakeskin": (("snakeskin", "snake print", "snakeskin textured", "reptile printed"),
-                             ("a snakeskin print", "a snake print", "a snakeskin pattern", "a reptile print"),
-                             ("snakeskin",))}
-    for name, (adj, nps, mod) in pattern.items():
-        add(_Spec(Claim("pattern", name), "pattern", adj=adj, np=nps, pp=_with(*nps), mod=mod, descriptive=True))
-    add(_Spec(Claim("no", "pattern"), "pattern", adj=("not patterned", "solid colored", "not printed"),
-              np=("no pattern", "no print", "no print at all", "a solid color"),
-              pp=("without a print", "without a pattern", "without any pattern")))
-    nouns = {"boots": (("boots", "boot"),), "rain boots": (("rain boots", "rain boot"),),
-             "athletic shoes": (("athletic shoes", "athletic shoe"), ("running shoes", "running shoe")),
-             "sneakers": (("sneakers", "sneaker"), ("tennis shoes", "tennis shoe")), "clogs": (("clogs", "clog"),),
-             "flats": (("flats", "ballet flat"), ("ballet flats", "ballet flat"), ("ballerinas", "ballerina")),
-             "pumps": (("pumps", "pump"), ("court shoes", "court shoe")),
-             "high heels": (("high heels", "high heel"),), "stilettos": (("stilettos", "stiletto"),),
-             "wedding shoes": (("wedding shoes", "wedding shoe"), ("bridal shoes", "bridal shoe"))}
-    for cat in CATEGORIES:
-        forms = nouns[cat]
-        adj = tuple(f"p|{pl}" for pl, _ in forms) + tuple(dict.fromkeys(f"s|a {sg}" for _, sg in forms))
-        add(_Spec(Claim("category", cat), "category", adj=adj, nouns=forms))
-    style = {"more formal": (("more formal", "dressier", "more dressy", "more elegant", "!much more formal",
-                              "classier", "fancier", "more professional", "more dressed up"),
-                             ("a more formal look", "a dressier look", "a classier look", "a more elegant style")),
-             "more casual": (("more casual", "less formal", "less dressy", "!much more casual", "more relaxed",
-                              "more everyday", "less fancy"),
-                             ("a more casual look", "a less formal look", "a more relaxed style")),
-             "more sporty": (("more sporty", "sportier", "more sporty looking", "more active"),
-                             ("a sportier look", "a more sporty look", "a sportier style")),
-             "less sporty": (("less sporty", "less sporty looking"), ("a less sporty look", "a less sporty style")),
-             "more feminine": (("more feminine", "more girly", "girlier", "more ladylike"),
-                               ("a more feminine look", "a girlier look", "a more feminine style")),
-             "less feminine": (("less feminine", "less girly", "more masculine", "more unisex"),
-                               ("a less feminine look", "a more masculine style"))}
-    for name, (adj, nps) in style.items():
-        add(_Spec(Claim("style_rel", name), "style", relative=True, adj=adj, np=nps, pp=_with(*nps)))
-    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed"),
-              np=("a backless design", "no back"), pp=("with a backless design", "without a back"),
-              weight=0.5, descriptive=True))
-    return specs
-
-
-_AN = re.compile(r"\ba ([aeiou])")
-
-
-class _Phrase(NamedTuple):
-    text: str
-    words: int
-    number: int  # 0 either, 1 singular only, 2 plural only
-    strong: bool
-
-
-def _phrases(raw: Sequence[str]) -> tuple[_Phrase, ...]:
-    out = []
-    for p in raw:
-        strong = p.startswith("!")
-        p = p.lstrip("!")
-        number = {"s|": 1, "p|": 2}.get(p[:2], 0)
-        if number:
-            p = p[2:]
-        p = _AN.sub(r"an \1", p)
-        out.append(_Phrase(p, len(tokenize(p)), number, strong))
-    return tuple(out)
-
-
-SPECS: tuple[_Spec, ...] = tuple(_build_specs())
-CLAIMS: tuple[Claim, ...] = tuple(s.claim for s in SPECS)
-"""Every claim the grammar can make, in the column order of `claim_matrices`."""
-CLAIM_INDEX: dict[Claim, int] = {c: i for i, c in enumerate(CLAIMS)}
-TOPICS: tuple[str, ...] = ("colour", "heel", "strap_closure", "material_finish", "toe", "shaft_height", "ornaments",
-                           "sole", "pattern", "category", "style", "back")
-_ADJ = tuple(_phrases(s.adj) for s in SPECS)
-_NP = tuple(_phrases(s.np) for s in SPECS)
-_PP = tuple(_phrases(s.pp) for s in SPECS)
-_MOD = tuple(_phrases(s.mod) for s in SPECS)
-_NOUNS = tuple(tuple((_phrases((pl,))[0], _phrases((sg,))[0]) for pl, sg in s.nouns) for s in SPECS)
+_STRUCTURES = ("are", "is", "have", "has", "other")
+# Per claim (indexed like CLAIMS): its topic's index in TOPICS, whether it is relative, whether a negation.
 _TOPIC_OF = tuple(TOPICS.index(s.topic) for s in SPECS)
 _IS_RELATIVE = tuple(s.relative for s in SPECS)
 _NEGATION = tuple(s.claim.kind == "no" for s in SPECS)
-
-
-def _key(text: str) -> tuple[str, ...]:
-    return tuple(w for w in tokenize(text) if w not in ARTICLES)
-
-
-def _build_inventory() -> dict[tuple[str, ...], Claim]:
-    inventory: dict[tuple[str, ...], Claim] = {}
-    for i, spec in enumerate(SPECS):
-        texts = [p.text for group in (_ADJ[i], _NP[i], _PP[i], _MOD[i]) for p in group]
-        texts += [p.text for pair in _NOUNS[i] for p in pair]
-        for text in texts:
-            key = _key(text)
-            if key and key[0] in ("with", "and"):
-                key = key[1:]
-            if not key:
-                continue
-            if inventory.get(key, spec.claim) != spec.claim:
-                raise ValueError(f"phrase {' '.join(key)!r} is ambiguous: {inventory[key]} or {spec.claim}")
-            inventory[key] = spec.claim
-    return inventory
-
-
-PHRASE_INVENTORY: dict[tuple[str, ...], Claim] = _build_inventory()
-"""Token sequence (articles removed) -> the claim it expresses; the parser's whole knowledge."""
-_MAX_PHRASE = max(len(k) for k in PHRASE_INVENTORY)
-GRAMMAR_WORDS: frozenset[str] = frozenset(
-    {w for key in PHRASE_INVENTORY for w in key} | {w for group in (_ADJ, _NP, _PP, _MOD) for spec in group
-                                                     for p in spec for w in tokenize(p.text)}
-    | {"is", "are", "has", "have", "looks", "and", "with", "a", "an", *tokenize(SAME_ITEM_PHRASE)})
-"""Every word the grammar can write (for a vocabulary that covers phrasings a small corpus missed)."""
-
-
-def parse_claims(text: str) -> list[Claim]:
-    """Claims stated in `text`, by greedy longest match against the grammar's phrase inventory.
-
-    Words outside the inventory ("much", "and", "is") are skipped, so the parser also reads
-    captions it did not write, such as a neural captioner's output.
-    """
-    words = [w for w in tokenize(text) if w not in ARTICLES]
-    claims: list[Claim] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
-            claim = PHRASE_INVENTORY.get(tuple(words[i:i + n]))
-            if claim is not None:
-                claims.append(claim)
-                i += n
-                break
-        else:
-            i += 1
-    return claims
-
-
-# --------------------------------------------------------------------------------------------------
-# Truth: vectorised for the generator, and an independent scalar check.
-
-_LIGHTNESS = np.array([c.lightness for c in COLOURS])
-_SHINE = np.array([FINISH_SHINE[f] for f in FINISHES])
-_POINT = np.array([TOE_POINTINESS[t] for t in TOE_SHAPES])
-_CODE = {name: {v: i for i, v in enumerate(vocab)} for name, vocab in (
-    ("heel_shape", HEEL_SHAPES), ("toe_shape", TOE_SHAPES), ("shaft_height", SHAFT_HEIGHTS),
-    ("ornament", ORNAMENTS), ("pattern", PATTERNS), ("finish", FINISHES), ("category", CATEGORIES))}
-
-
-def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """The columns the claims read, for items `ids`; `styles` is an optional precomputed (N, 10) attribute table."""
-    f = {name: params[name][ids].astype(np.int64) for name in (
-        "category", "primary_colour", "accent_colour", "heel_shape", "toe_shape", "shaft_height", "strap_count",
-        "ornament", "pattern", "finish")}
-    for name in ("laces", "buckle", "fur_trim", "open_back"):
-        f[name] = params[name][ids].astype(bool)
-    f["heel"] = params["heel_height"][ids].astype(np.float64)
-    f["platform"] = params["platform"][ids].astype(np.float64)
-    f["light"] = _LIGHTNESS[f["primary_colour"]]
-    f["shine"] = _SHINE[f["finish"]]
-    f["point"] = _POINT[f["toe_shape"]]
-    scores = styles[ids] if styles is not None else compute_attributes({k: v[ids] for k, v in params.items()})
-    for name in ("formal", "sporty", "feminine"):
-        f[name] = scores[:, ATTRIBUTES.index(name)].astype(np.float64)
-    return f
-
-
-def _onehot(codes: np.ndarray, values: Sequence[int]) -> np.ndarray:
-    return codes[:, None] == np.asarray(values)
-
-
-def _col(x: np.ndarray) -> np.ndarray:
-    return x[:, None]
-
-
-_C = _CODE
-# Absolute claims in blocks: (claims, holds(f) -> (n, len(claims)), clearly absent(f) or None for "not holds").
-_ABSOLUTE_BLOCKS: tuple = (
-    ([Claim("colour", c) for c in COLOUR_NAMES], lambda f: _onehot(f["primary_colour"], range(len(COLOURS))), None),
-    ([Claim("sole_colour", c) for c in COLOUR_NAMES], lambda f: _onehot(f["accent_colour"], range(len(COLOURS))),
-     None),
-    ([Claim("heel_shape", h) for h in ("stiletto", "block", "wedge", )] + [Claim("no", "heel")],
-     lambda f: _onehot(f["heel_shape"], [_C["heel_shape"][h] for h in ("stiletto", "block", "wedge", "flat")]), None),
-    ([Claim("toe", t) for t in ("pointed", "round", "open", "closed")],
-     lambda f: np.concatenate([_onehot(f["toe_shape"], [_C["toe_shape"][t] for t in ("pointed", "round", "open")]),
-                               _col(f["toe_shape"] != _C["toe_shape"]["open"])], axis=1), None),
-    ([Claim("shaft", s) for s in ("ankle", "mid-calf", "knee")],
-     lambda f: _onehot(f["shaft_height"], [_C["shaft_height"][s] for s in ("ankle", "mid-calf", "knee")]), None),
-    ([Claim("straps", True), Claim("no", "straps"), Claim("laces", True), Claim("no", "laces"), Claim("buckle", True),
-      Claim("no", "buckle"), Claim("slip_on", True), Claim("fur", True), Claim("no", "fur"), Claim("open_back", True)],
-     lambda f: np.stack([f["strap_count"] > 0, f["strap_count"] == 0, f["laces"], ~f["laces"], f["buckle"],
-                         ~f["buckle"], (f["strap_count"] == 0) & ~f["laces"] & ~f["buckle"], f["fur_trim"],
-                         ~f["fur_trim"], f["open_back"]], axis=1), None),
-    ([Claim("finish", n) for n in FINISHES], lambda f: _onehot(f["finish"], range(len(FINISHES))), None),
-    ([Claim("shiny", True), Claim("no", "shiny")],
-     lambda f: np.stack([f["shine"] >= SHINY_MIN, f["shine"] <= DULL_MAX], axis=1),
-     lambda f: np.stack([f["shine"] <= CLEARLY_SHINY, f["shine"] >= CLEARLY_SHINY], axis=1)),
-    ([Claim("ornament", o) for o in ("bow", "rhinestones", "studs")] + [Claim("no", "ornament")],
-     lambda f: _onehot(f["ornament"], [_C["ornament"][o] for o in ("bow", "rhinestones", "studs", "none")]), None),
-    ([Claim("platform", True)], lambda f: _col(f["platform"] >= PLATFORM_MIN_CM),
-     lambda f: _col(f["platform"] < PLATFORM_ABSENT_CM)),
-    ([Claim("pattern", n) for n in ("leopard", "plaid", "stripes", "floral", "snakeskin")] + [Claim("no", "pattern")],
-     lambda f: _onehot(f["pattern"], [_C["pattern"][n] for n in ("leopard", "plaid", "stripes", "floral", "snakeskin",
-                                                                 "solid")]), None),
-    ([Claim("category", c) for c in CATEGORIES], lambda f: _onehot(f["category"], range(len(CATEGORIES))), None),
-)
-# Relative claims: (claim, feature, sign, threshold): holds when sign * (target - reference) >= threshold.
-_RELATIVE_SPECS: tuple[tuple[Claim, str, int, float], ...] = (
-    (Claim("colour_rel", "darker"), "light", -1, LIGHTNESS_GAP),
-    (Claim("colour_rel", "lighter"), "light", 1, LIGHTNESS_GAP),
-    (Claim("heel_rel", "higher"), "heel", 1, HEEL_GAP_CM),
-    (Claim("heel_rel", "lower"), "heel", -1, HEEL_GAP_CM),
-    (Claim("toe_rel", "more pointy"), "point", 1, POINT_GAP),
-    (Claim("toe_rel", "less pointy"), "point", -1, POINT_GAP),
-    (Claim("shaft_rel", "taller"), "shaft_height", 1, SHAFT_GAP),
-    (Claim("shaft_rel", "shorter"), "shaft_height", -1, SHAFT_GAP),
-    (Claim("straps_rel", "more"), "strap_count", 1, 1),
-    (Claim("straps_rel", "fewer"), "strap_count", -1, 1),
-    (Claim("finish_rel", "more shiny"), "shine", 1, SHINE_GAP),
-    (Claim("finish_rel", "less shiny"), "shine", -1, SHINE_GAP),
-    (Claim("sole_rel", "thicker"), "platform", 1, PLATFORM_GAP_CM),
-    (Claim("sole_rel", "thinner"), "platform", -1, PLATFORM_GAP_CM),
-    *((Claim("style_rel", v), name, sign, STYLE_GAP) for v, (name, sign) in STYLE_ATTRIBUTES.items()),
-)
-_ABSOLUTE_CLAIMS = [c for claims, _, _ in _ABSOLUTE_BLOCKS for c in claims]
-if sorted(map(str, _ABSOLUTE_CLAIMS + [c for c, *_ in _RELATIVE_SPECS])) != sorted(map(str, CLAIMS)):
-    raise AssertionError("the truth tables and the phrase inventory disagree on the set of claims")
-_ABSOLUTE_COLUMNS = np.array([CLAIM_INDEX[c] for c in _ABSOLUTE_CLAIMS])
-_RELATIVE_COLUMNS = np.array([CLAIM_INDEX[c] for c, *_ in _RELATIVE_SPECS])
-_RELATIVE_SIGN = np.array([sign for _, _, sign, _ in _RELATIVE_SPECS], dtype=np.float64)
-_RELATIVE_GAP = np.array([gap for *_, gap in _RELATIVE_SPECS], dtype=np.float64) - 1e-6
-_RELATIVE_FEATURES = sorted({name for _, name, _, _ in _RELATIVE_SPECS})
-_RELATIVE_FEATURE_INDEX = np.array([_RELATIVE_FEATURES.index(name) for _, name, _, _ in _RELATIVE_SPECS])
-
-
-def claim_matrices(params: ShoeParams, targets: np.ndarray, references: np.ndarray,
-                   attributes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(holds, salient, strong), each (B, len(CLAIMS)) bool, columns in the order of CLAIMS.
-
-    holds: the claim is true of the pair; salient: true and worth saying (an absolute claim whose
-    property the reference clearly lacks, or a relative claim); strong: a relative claim whose gap
-    is at least twice its threshold (licenses "much darker"). `attributes` is the catalog's
-    precomputed (N, 10) attribute table, if at hand (saves recomputing the style scores).
-    """
-    targets = np.asarray(targets, dtype=np.int64).reshape(-1)
-    references = np.asarray(references, dtype=np.int64).reshape(-1)
-    b = len(targets)
-    f = _features(params, np.concatenate([targets, references]), attributes)  # rows: targets, then references
-    blocks = [(fn(f), absent) for _, fn, absent in _ABSOLUTE_BLOCKS]
-    abs_holds = np.concatenate([h for h, _ in blocks], axis=1)
-    abs_absent = np.concatenate([~h if absent is None else absent(f) for h, absent in blocks], axis=1)
-    values = np.stack([f[name].astype(np.float64) for name in _RELATIVE_FEATURES], axis=1)[:, _RELATIVE_FEATURE_INDEX]
-    diff = _RELATIVE_SIGN * (values[:b] - values[b:])
-    holds = np.zeros((b, len(CLAIMS)), dtype=bool)
-    salient = np.zeros_like(holds)
-    strong = np.zeros_like(holds)
-    holds[:, _ABSOLUTE_COLUMNS] = abs_holds[:b]
-    salient[:, _ABSOLUTE_COLUMNS] = abs_holds[:b] & abs_absent[b:]
-    holds[:, _RELATIVE_COLUMNS] = diff >= _RELATIVE_GAP
-    salient[:, _RELATIVE_COLUMNS] = holds[:, _RELATIVE_COLUMNS]
-    strong[:, _RELATIVE_COLUMNS] = diff >= 2 * _RELATIVE_GAP
-    return holds, salient, strong
-
-
-def true_claims(params: ShoeParams, target: int, reference: int) -> list[Claim]:
-    """Every true and salient claim about `target` relative to `reference`, in the order of CLAIMS."""
-    _, salient, _ = claim_matrices(params, np.array([target]), np.array([reference]))
-    return [CLAIMS[j] for j in np.flatnonzero(salient[0])]
-
-
-def _directed(gap: float, value: object, up: str, down: str, threshold: float) -> bool:
-    """A relative claim's check: `up` needs target - reference >= threshold, `down` <= -threshold."""
-    if value == up:
-        return gap >= threshold - 1e-9
-    if value == down:
-        return gap <= -threshold + 1e-9
-    return False
-
-
-def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -> bool:
-    """Whether `claim` is true of the pair, checked directly on the readable parameters.
-
-    Absolute claims are checked on the target alone; relative claims against their thresholds.
-    Written separately from `claim_matrices` so that each checks the other. Unknown claims are false.
-    """
-    t, r = item(params, target), item(params, reference)
-    kind, value = claim.kind, claim.value
-
-    def light(row: dict) -> float:
-        return next(c.lightness for c in COLOURS if c.name == row["primary_colour"])
-
-    def shaft_level(row: dict) -> int:
-        return SHAFT_HEIGHTS.index(row["shaft_height"])
-
-    if kind == "colour":
-        return t["primary_colour"] == value
-    if kind == "sole_colour":
-        return t["accent_colour"] == value
-    if kind == "colour_rel":
-        return _directed(light(t) - light(r), value, "lighter", "darker", LIGHTNESS_GAP)
-    if kind == "heel_rel":
-        return _directed(float(t["heel_height"]) - float(r["heel_height"]), value, "higher", "lower", HEEL_GAP_CM)
-    if kind == "heel_shape":
-        return value != "flat" and t["heel_shape"] == value
-    if kind == "toe":
-        return t["toe_shape"] != "open" if value == "closed" else t["toe_shape"] == value
-    if kind == "toe_rel":
-        gap = TOE_POINTINESS[t["toe_shape"]] - TOE_POINTINESS[r["toe_shape"]]
-        return _directed(gap, value, "more pointy", "less pointy", POINT_GAP)
-    if kind == "shaft":
-        return value != "none" and t["shaft_height"] == value
-    if kind == "shaft_rel":
-        return _directed(shaft_level(t) - shaft_level(r), value, "taller", "shorter", SHAFT_GAP)
-    if kind == "straps_rel":
-        return _directed(int(t["strap_count"]) - int(r["strap_count"]), value, "more", "fewer", 1)
-    if kind == "straps":
-        return value is True and int(t["strap_count"]) > 0
-    if kind in ("laces", "buckle"):
-        return value is True and bool(t[kind])
-    if kind == "fur":
-        return value is True and bool(t["fur_trim"])
-    if kind == "open_back":
-        return value is True and bool(t["open_back"])
-    if kind == "slip_on":
-        return value is True and int(t["strap_count"]) == 0 and not t["laces"] and not t["buckle"]
-    if kind == "finish":
-        return t["finish"] == value
-    if kind == "shiny":
-        return value is True and FINISH_SHINE[t["finish"]] >= SHINY_MIN
-    if kind == "finish_rel":
-        gap = FINISH_SHINE[t["finish"]] - FINISH_SHINE[r["finish"]]
-        return _directed(gap, value, "more shiny", "less shiny", SHINE_GAP)
-    if kind == "ornament":
-        return value != "none" and t["ornament"] == value
-    if kind == "sole_rel":
-        return _directed(float(t["platform"]) - float(r["platform"]), value, "thicker", "thinner", PLATFORM_GAP_CM)
-    if kind == "platform":
-        return value is True and float(t["platform"]) >= PLATFORM_MIN_CM
-    if kind == "pattern":
-        return value != "solid" and t["pattern"] == value
-    if kind == "category":
-        return t["category"] == value
-    if kind == "style_rel" and value in STYLE_ATTRIBUTES:
-        name, sign = STYLE_ATTRIBUTES[str(value)]
-        pair = np.array([target, reference])
-        scores = compute_attributes({column: params[column][pair] for column in params})[:, ATTRIBUTES.index(name)]
-        return sign * (float(scores[0]) - float(scores[1])) >= STYLE_GAP - 1e-6
-    if kind == "no":
-        absent = {"heel": t["heel_shape"] == "flat", "straps": int(t["strap_count"]) == 0, "laces": not t["laces"],
-                  "buckle": not t["buckle"], "shiny": FINISH_SHINE[t["finish"]] <= DULL_MAX,
-                  "fur": not t["fur_trim"], "ornament": t["ornament"] == "none", "pattern": t["pattern"] == "solid"}
-        return bool(absent.get(str(value), False))
-    return False
-
-
-# --------------------------------------------------------------------------------------------------
-# Realisation.
-
-_STRUCTURES = ("are", "is", "have", "has", "other")
 
 
 @dataclass(frozen=True)
@@ -977,14 +378,15 @@ class CaptionGrammar:
         structure = _STRUCTURES[draws.pick(cfg.structure_weights)]
         return self._realise(draws, chosen, structure, strong)
 
-    def _usable(self, phrases: tuple[_Phrase, ...], strong: bool, number: int = 0) -> list[_Phrase]:
+    def _usable(self, phrases: tuple[Phrase, ...], strong: bool, number: int = 0) -> list[Phrase]:
         return [p for p in phrases if (strong or not p.strong) and (not number or p.number in (0, number))]
 
     def _head_slot(self, j: int, family: str, number: int, verb: str, strong: bool) -> _Slot | None:
         """The caption's opening: `verb` and a phrasing of claim j in `family` ("adj", "np" or "pp")."""
         key = ("head", j, family, number, verb, strong)
         if key not in self._slot_cache:
-            phrases = self._usable({"adj": _ADJ, "np": _NP, "pp": _PP}[family][j], strong, number)
+            by_family = {"adj": ADJ_PHRASES, "np": NP_PHRASES, "pp": PP_PHRASES}[family]
+            phrases = self._usable(by_family[j], strong, number)
             opts = [_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[j],)) for p in phrases]
             self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
@@ -996,7 +398,7 @@ class CaptionGrammar:
             cfg, claim = self.config, (CLAIMS[j],)
             cop, pos = ("is", "has") if number == 1 else ("are", "have")
             comma = cfg.comma_weight * (0.2 if last else 2.0)
-            same, other = (_ADJ, _NP) if family == "adj" else (_NP, _ADJ)
+            same, other = (ADJ_PHRASES, NP_PHRASES) if family == "adj" else (NP_PHRASES, ADJ_PHRASES)
             opts: list[_Option] = []
             for p in self._usable(same[j], strong, number if family == "adj" else 0):
                 opts.append(_Option(", " + p.text, p.words, comma, claim))
@@ -1005,7 +407,7 @@ class CaptionGrammar:
                 verb = pos if family == "adj" else cop
                 for p in self._usable(other[j], strong, number if family == "np" else 0):
                     opts.append(_Option(f" and {verb} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
-            for p in self._usable(_PP[j], strong):
+            for p in self._usable(PP_PHRASES[j], strong):
                 opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
             self._slot_cache[key] = _slot(_spread(opts), _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
@@ -1049,7 +451,7 @@ class CaptionGrammar:
         """An outright description's optional trailing phrase: nothing, or one of `extras` as
         " with ..." (each claim's phrasings sharing weight 1)."""
         def phrases(j: int) -> list[_Option]:
-            usable = [p for p in _PP[j] if not p.strong]
+            usable = [p for p in PP_PHRASES[j] if not p.strong]
             return [_Option(" " + p.text, p.words, 1.0 / len(usable), (CLAIMS[j],)) for p in usable]
 
         none = self._cached_slot(("pp-none", len(extras)), lambda: [_Option("", 0, len(extras) / 1.2 or 1.0, ())])
@@ -1057,9 +459,10 @@ class CaptionGrammar:
 
     def _mod_slot(self, j: int, skip_weight: float, weight: float) -> _Slot:
         """An optional prenominal modifier of claim j ("tan", "suede", "ankle")."""
+        mods = MOD_PHRASES[j]
         return self._cached_slot(("mod", j, skip_weight, weight), lambda: [
-            _Option("", 0, skip_weight, ()), *(_Option(p.text + " ", p.words, weight / len(_MOD[j]), (CLAIMS[j],))
-                                               for p in _MOD[j])])
+            _Option("", 0, skip_weight, ()), *(_Option(p.text + " ", p.words, weight / len(mods), (CLAIMS[j],))
+                                               for p in mods)])
 
     def _outright(self, draws: _Draws, true: list[int], avail: list[int], length_weights: Sequence[float],
                   single: bool) -> Caption:
@@ -1078,12 +481,12 @@ class CaptionGrammar:
         if material is not None:
             slots.append(self._mod_slot(material, 1.5, 1.0))
         if shaft is not None:
-            slots.append(self._mod_slot(shaft, 0.6, len(_MOD[shaft])))
+            slots.append(self._mod_slot(shaft, 0.6, len(MOD_PHRASES[shaft])))
         slots.append(self._cached_slot(("noun", cat, plural), lambda: [
-            _Option(n.text, n.words, 1.0 / len(_NOUNS[cat]), (CLAIMS[cat],))
-            for n in (pair[0] if plural else pair[1] for pair in _NOUNS[cat])]))
+            _Option(n.text, n.words, 1.0 / len(NOUN_PHRASES[cat]), (CLAIMS[cat],))
+            for n in (pair[0] if plural else pair[1] for pair in NOUN_PHRASES[cat])]))
         used_topics = {_TOPIC_OF[j] for j in (cat, colour, material, shaft) if j is not None}
-        extras = tuple(j for j in avail if _TOPIC_OF[j] not in used_topics and _PP[j]
+        extras = tuple(j for j in avail if _TOPIC_OF[j] not in used_topics and PP_PHRASES[j]
                        and (SPECS[j].descriptive or (SPECS[j].relative and not single)))
         slots.append(self._pp_slot(extras))
         options = _sample_slots(slots, length_weights, draws)

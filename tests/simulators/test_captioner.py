@@ -23,7 +23,7 @@ from simulators.captioner import (
     train_captioner,
 )
 from simulators.captioner.checkpoint import WEIGHTS
-from simulators.language.grammar import SAME_ITEM_PHRASE
+from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from simulators.registry import load_vocabulary
 from simulators.world import CorpusConfig, load_corpus

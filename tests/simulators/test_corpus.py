@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from simulators.catalog.params import sample_params
+from simulators.language.claims import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.language.corpus import (
     DISTINCT_MIN_DIFFERENCES,
     RELATIVE,
@@ -12,7 +13,6 @@ from simulators.language.corpus import (
     build_corpus,
     parameter_differences,
 )
-from simulators.language.grammar import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics, largest_gaps
 from simulators.language.vocab import tokenize
 

@@ -6,7 +6,7 @@ import pytest
 
 from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES, compute_attributes
 from simulators.catalog.params import sample_params
-from simulators.language.grammar import SAME_ITEM_PHRASE, claim_holds, parse_claims
+from simulators.language.claims import SAME_ITEM_PHRASE, claim_holds, parse_claims
 from simulators.language.vocab import tokenize
 from simulators.registry import make_user
 from simulators.users import ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
