@@ -3,7 +3,8 @@
 The benchmark only ever calls `predict(observation, state, episode_start, deterministic)` on a
 batch of observations (the vector env's Dict of arrays) and uses the first returned value as the
 batch of actions. `episode_start[i]` is True on the first observation of a dialog: the hook that
-agents keeping dialog state use to forget the previous one.
+agents keeping dialog state use to forget the previous one. The benchmark learns which action
+type to evaluate with from an SB3 model's `action_space`, and from `Agent.action_type` here.
 """
 
 from __future__ import annotations
@@ -13,12 +14,28 @@ from typing import Any
 
 import numpy as np
 
+from envs.shoe_retrieval import ACTION_TYPES
+
 
 class Agent(ABC):
-    """Base class for the project's agents."""
+    """Base class for the project's agents.
 
-    action_type: str = "candidate"
-    """The env action type the agent emits: "query", "candidate" or "query_and_candidate"."""
+    Every concrete subclass sets the class attribute `action_type`, the env action type it emits:
+    "query", "candidate" or "query_and_candidate" (`envs.shoe_retrieval.ACTION_TYPES`). There is no
+    default, so an agent is never evaluated on an env it was not written for; defining a concrete
+    subclass without it is a TypeError.
+    """
+
+    action_type: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _has_abstract_methods(cls):
+            return  # an intermediate base class: its concrete subclasses are checked
+        action_type = getattr(cls, "action_type", None)
+        if action_type not in ACTION_TYPES:
+            raise TypeError(f"{cls.__name__} must set the class attribute action_type to one of {ACTION_TYPES}, "
+                            f"got {action_type!r}")
 
     @abstractmethod
     def predict(self, observation: dict[str, np.ndarray], state: Any = None, episode_start: np.ndarray | None = None,
@@ -35,6 +52,14 @@ class Agent(ABC):
     @classmethod
     def load(cls, path: str, **kwargs: Any) -> Agent:
         raise TypeError(f"{cls.__name__} has no learned parameters to load")
+
+
+def _has_abstract_methods(cls: type) -> bool:
+    """Whether `cls` leaves an abstract method unimplemented.
+
+    `__init_subclass__` runs before ABCMeta fills in `cls.__abstractmethods__`, so look for yourself.
+    """
+    return any(getattr(getattr(cls, name, None), "__isabstractmethod__", False) for name in dir(cls))
 
 
 def as_batch(observation: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:

@@ -4,7 +4,8 @@ Every item of the split is the target exactly once, the first image is seeded, d
 `max_turns` turns (10 in the protocol), agents act greedily. Metrics at each turn t = 0..T:
 mean target rank percentile (the paper's Fig. 4), Recall@1/10/50 and success (target shown by
 turn t), with 95% bootstrap confidence intervals. Once the target has been shown the dialog is
-over and counts as rank 0 for the remaining turns.
+over and counts as rank 0 for the remaining turns. The env's action type is the agent's: read
+from its `action_space` (Stable-Baselines3 models) or its `action_type` (`agents.base.Agent`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from tqdm.auto import tqdm
 
-from envs.shoe_retrieval import ShoeRetrievalVectorEnv
+from envs.ranking import rank_percentile
+from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalVectorEnv
 from simulators.cache import write_json
 from simulators.catalog.catalog import Catalog
 from simulators.seeding import make_rng
@@ -57,24 +60,86 @@ class EvalResult:
         return asdict(self)
 
 
+def action_type_of(agent: Any) -> str:
+    """The env action type `agent` emits: from its `action_space` if it has one (SB3 models), else its `action_type`.
+
+    `Box` of shape (D,) is "query", `Discrete(N)` is "candidate", and a `Dict` of exactly those two
+    under the keys "query" and "candidate" is "query_and_candidate" (the env's three action spaces).
+    """
+    name = type(agent).__name__
+    declared = getattr(agent, "action_type", None)
+    space = getattr(agent, "action_space", None)
+    if space is None:
+        if declared is None:
+            raise ValueError(f"{name} has neither an `action_space` nor an `action_type`, so the env action type "
+                             f"to evaluate it with is unknown; give it one (action_type in {ACTION_TYPES})")
+        if declared not in ACTION_TYPES:
+            raise ValueError(f"{name}.action_type must be one of {ACTION_TYPES}, got {declared!r}")
+        return declared
+    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        from_space = "query"
+    elif isinstance(space, spaces.Discrete):
+        from_space = "candidate"
+    elif (isinstance(space, spaces.Dict) and set(space.spaces) == {"query", "candidate"}
+          and isinstance(space["query"], spaces.Box) and isinstance(space["candidate"], spaces.Discrete)):
+        from_space = "query_and_candidate"
+    else:
+        raise ValueError(f"{name}.action_space {space} is none of the env's action spaces: Box((D,)) for "
+                         "'query', Discrete(N) for 'candidate', Dict(query=Box, candidate=Discrete) for "
+                         "'query_and_candidate'")
+    if declared is not None and declared != from_space:
+        raise ValueError(f"{name}.action_type is {declared!r} but its action_space {space} is {from_space!r}")
+    return from_space
+
+
 def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = ProtocolConfig(),
              agent_name: str | None = None, user_name: str | None = None, device: str = "auto",
              vocabulary: Any = None, progress: bool = True) -> EvalResult:
-    """Run the protocol for `agent` (anything with SB3's predict and an `action_type`) against `user`."""
+    """Run the protocol for `agent` against `user`.
+
+    `agent` is anything with SB3's `predict` and either an `action_space` or an `action_type` (see
+    `action_type_of`). An agent's spaces must fit the split's env: a model trained on another split
+    or with other `max_turns` is refused with a ValueError rather than evaluated on the wrong items.
+    """
     t0 = time.perf_counter()
-    targets = np.arange(len(catalog.split_ids(config.split)))
-    n_total = len(targets)
-    num_envs = min(config.num_envs, n_total)
+    action_type = action_type_of(agent)
+    n_items = len(catalog.split_ids(config.split))
+    targets = np.arange(n_items)
+    num_envs = min(config.num_envs, n_items)
     env = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=catalog, split=config.split, user=user,
-                                 action_type=getattr(agent, "action_type", "query"), max_turns=config.max_turns,
-                                 device=device, vocabulary=vocabulary)
+                                 action_type=action_type, max_turns=config.max_turns, device=device,
+                                 vocabulary=vocabulary)
+    try:
+        _check_spaces(agent, env, config)
+        ranks = _run_dialogs(agent, env, targets, config, agent_name, progress)
+    finally:
+        env.close()
+    percentile = rank_percentile(ranks, n_items)  # (episodes, T + 1)
+    means = percentile.mean(axis=0)
+    ci = _bootstrap_ci(percentile, config.bootstrap, config.seed)
+    return EvalResult(
+        agent=agent_name or type(agent).__name__,
+        user=user_name or (user if isinstance(user, str) else type(user).__name__),
+        episodes=n_items,
+        mean_rank_percentile=[float(m) for m in means],
+        ci95=[(float(lo), float(hi)) for lo, hi in ci],
+        recall={f"@{k}": [float(v) for v in (ranks < k).mean(axis=0)] for k in RECALL_AT},
+        success=[float(v) for v in (ranks == 0).mean(axis=0)],
+        seconds=round(time.perf_counter() - t0, 2),
+        config=asdict(config),
+    )
+
+
+def _run_dialogs(agent: Any, env: ShoeRetrievalVectorEnv, targets: np.ndarray, config: ProtocolConfig,
+                 agent_name: str | None, progress: bool) -> np.ndarray:
+    """(episodes, T + 1) target rank at each turn; dialog i has target i, run in batches of env.num_envs."""
+    n_total, num_envs = len(targets), env.num_envs
     first = _first_candidates(n_total, config.seed)
     ranks = np.zeros((n_total, config.max_turns + 1), dtype=np.int64)
-    n_items = env.core.n
     batches = range(0, n_total, num_envs)
     for start in tqdm(batches, desc=f"eval {agent_name or type(agent).__name__}", disable=not progress):
         rows = targets[start:start + num_envs]
-        pad = num_envs - len(rows)
+        pad = num_envs - len(rows)  # the last batch is padded with copies of its first dialog
         batch_targets = np.concatenate([rows, rows[:1].repeat(pad)])
         batch_first = np.concatenate([first[rows], first[rows[:1]].repeat(pad)])
         obs, info = env.reset(seed=config.seed + start, options={"target": batch_targets,
@@ -90,21 +155,45 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
             found |= terminated
             turn_ranks.append(np.where(found, 0, step_rank))
         ranks[start:start + len(rows)] = np.stack(turn_ranks, axis=1)[:len(rows)]
-    env.close()
-    percentile = 1.0 - ranks / (n_items - 1)
-    means = percentile.mean(axis=0)
-    ci = _bootstrap_ci(percentile, config.bootstrap, config.seed)
-    return EvalResult(
-        agent=agent_name or type(agent).__name__,
-        user=user_name or (user if isinstance(user, str) else type(user).__name__),
-        episodes=n_total,
-        mean_rank_percentile=[float(m) for m in means],
-        ci95=[(float(lo), float(hi)) for lo, hi in ci],
-        recall={f"@{k}": [float(v) for v in (ranks < k).mean(axis=0)] for k in RECALL_AT},
-        success=[float(v) for v in (ranks == 0).mean(axis=0)],
-        seconds=round(time.perf_counter() - t0, 2),
-        config=asdict(config),
-    )
+    return ranks
+
+
+def _check_spaces(agent: Any, env: ShoeRetrievalVectorEnv, config: ProtocolConfig) -> None:
+    """ValueError unless the agent's spaces (where it has them) have the layout of the env's.
+
+    Layout, not bounds: a Discrete must have as many items, a Box the same shape. The query bound
+    differs between splits and is no reason to refuse a model; a different number of items is.
+    """
+    name = type(agent).__name__
+    for attr, env_space in (("action_space", env.single_action_space),
+                            ("observation_space", env.single_observation_space)):
+        space = getattr(agent, attr, None)
+        if space is None:
+            continue
+        where = _layout_mismatch(space, env_space, attr)
+        if where is not None:
+            raise ValueError(f"{name}.{attr} does not fit the env of the protocol ({config.split!r} split, "
+                             f"max_turns={config.max_turns}): {where}. A model is evaluated on an env like the one "
+                             "it was trained on: same split, same max_turns.")
+
+
+def _layout_mismatch(space: spaces.Space, env_space: spaces.Space, path: str) -> str | None:
+    """Where `space` differs in layout from `env_space` ("path: agent's vs env's"), or None."""
+    if isinstance(space, spaces.Dict) and isinstance(env_space, spaces.Dict):
+        if set(space.spaces) != set(env_space.spaces):
+            return f"{path} has keys {sorted(space.spaces)}, the env's has {sorted(env_space.spaces)}"
+        for key in env_space.spaces:
+            where = _layout_mismatch(space[key], env_space[key], f"{path}[{key!r}]")
+            if where is not None:
+                return where
+        return None
+    if isinstance(space, spaces.Discrete) and isinstance(env_space, spaces.Discrete):
+        same = space.n == env_space.n and space.start == env_space.start
+    elif isinstance(space, spaces.Box) and isinstance(env_space, spaces.Box):
+        same = space.shape == env_space.shape
+    else:
+        same = space == env_space
+    return None if same else f"{path} is {space}, the env's is {env_space}"
 
 
 def _first_candidates(n: int, seed: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from agents.base import Agent
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators.registry import load_vocabulary
@@ -47,3 +48,29 @@ def test_nearest_neighbour_queries_with_the_candidate(vec_env):
     assert state is None
     obs2, reward, *_ = env.step(action)
     assert (obs2["candidate"] != obs["candidate"]).all()
+
+
+def test_agents_must_declare_their_action_type():
+    with pytest.raises(TypeError, match="action_type"):
+        class Undeclared(Agent):
+            def predict(self, observation, state=None, episode_start=None, deterministic=True):
+                return observation["candidate"], None
+
+    with pytest.raises(TypeError, match="action_type"):
+        class Misspelt(Agent):
+            action_type = "queries"
+
+            def predict(self, observation, state=None, episode_start=None, deterministic=True):
+                return observation["candidate_features"], None
+
+    class StillAbstract(Agent):  # an intermediate base may leave it to its subclasses
+        pass
+
+    class Declared(StillAbstract):
+        action_type = "candidate"
+
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            return observation["candidate"], None
+
+    assert Declared().action_type == "candidate"
+    assert RandomAgent.action_type == "candidate" and NearestNeighbourAgent.action_type == "query"
