@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from tqdm.auto import tqdm
 
+from envs.evaluation import protocol_first_candidates, run_dialogs
 from envs.ranking import rank_percentile
 from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalVectorEnv
 from simulators.cache import write_json
@@ -111,7 +111,8 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
                                  vocabulary=vocabulary)
     try:
         _check_spaces(agent, env, config)
-        ranks = _run_dialogs(agent, env, targets, config, agent_name, progress)
+        ranks = run_dialogs(agent, env, targets, protocol_first_candidates(n_items, config.seed), config.seed,
+                            config.max_turns, progress=progress, desc=f"eval {agent_name or type(agent).__name__}")
     finally:
         env.close()
     percentile = rank_percentile(ranks, n_items)  # (episodes, T + 1)
@@ -128,34 +129,6 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
         seconds=round(time.perf_counter() - t0, 2),
         config=asdict(config),
     )
-
-
-def _run_dialogs(agent: Any, env: ShoeRetrievalVectorEnv, targets: np.ndarray, config: ProtocolConfig,
-                 agent_name: str | None, progress: bool) -> np.ndarray:
-    """(episodes, T + 1) target rank at each turn; dialog i has target i, run in batches of env.num_envs."""
-    n_total, num_envs = len(targets), env.num_envs
-    first = _first_candidates(n_total, config.seed)
-    ranks = np.zeros((n_total, config.max_turns + 1), dtype=np.int64)
-    batches = range(0, n_total, num_envs)
-    for start in tqdm(batches, desc=f"eval {agent_name or type(agent).__name__}", disable=not progress):
-        rows = targets[start:start + num_envs]
-        pad = num_envs - len(rows)  # the last batch is padded with copies of its first dialog
-        batch_targets = np.concatenate([rows, rows[:1].repeat(pad)])
-        batch_first = np.concatenate([first[rows], first[rows[:1]].repeat(pad)])
-        obs, info = env.reset(seed=config.seed + start, options={"target": batch_targets,
-                                                                  "first_candidate": batch_first})
-        found = np.zeros(num_envs, dtype=bool)
-        turn_ranks = [info["rank"].copy()]
-        episode_start = np.ones(num_envs, dtype=bool)
-        for _ in range(config.max_turns):
-            action, _ = agent.predict(obs, episode_start=episode_start, deterministic=True)
-            episode_start[:] = False
-            obs, _, terminated, truncated, info = env.step(action)
-            step_rank = np.where(found, 0, info["rank"])
-            found |= terminated
-            turn_ranks.append(np.where(found, 0, step_rank))
-        ranks[start:start + len(rows)] = np.stack(turn_ranks, axis=1)[:len(rows)]
-    return ranks
 
 
 def _check_spaces(agent: Any, env: ShoeRetrievalVectorEnv, config: ProtocolConfig) -> None:
@@ -194,12 +167,6 @@ def _layout_mismatch(space: spaces.Space, env_space: spaces.Space, path: str) ->
     else:
         same = space == env_space
     return None if same else f"{path} is {space}, the env's is {env_space}"
-
-
-def _first_candidates(n: int, seed: int) -> np.ndarray:
-    """The protocol's seeded first image for each target: uniform over the other items."""
-    offsets = make_rng(seed, "protocol", "first-candidate").integers(1, n, size=n)
-    return (np.arange(n) + offsets) % n
 
 
 def _bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:

@@ -58,15 +58,6 @@ def _field_type(cls: type, field: dataclasses.Field) -> Any:
     return hint
 
 
-def _parse_bool(text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, defaults: Any = None,
                          prefix: str = "") -> None:
     """One `--flag` per field of dataclass `cls` (recursing into nested dataclasses with `--name.` prefixes).
@@ -94,7 +85,8 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, defau
                                   "metavar": f.name.upper()}
         origin = typing.get_origin(hint)
         if hint is bool:
-            kwargs.update(type=_parse_bool, metavar="BOOL")
+            kwargs.update(action=argparse.BooleanOptionalAction)  # --flag / --no-flag
+            del kwargs["metavar"]
         elif origin in (tuple, list):
             item = (typing.get_args(hint) or (str,))[0]
             kwargs.update(type=item if item in (int, float, str) else str, nargs="+")

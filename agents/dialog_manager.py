@@ -1,0 +1,349 @@
+"""The paper's dialog manager (Guo et al. 2018, Sec. 3): response encoder, state tracker, candidate generator.
+
+Each turn the manager reads the image on show and the user's feedback about it, updates its
+dialog state, and answers with s_t, a point in the catalog's retrieval space (the env's query).
+The candidate generator turns s_t into the next image: a softmax over the negative distances of
+s_t to its top-K nearest unseen images, sampled while training and the nearest while evaluating
+(which is exactly what the env does with a "query" action).
+
+    from agents.dialog_manager import DialogManagerAgent
+    agent = DialogManagerAgent.load("runs/policy_improvement-captioner-0/final")   # or a new one
+    action, _ = agent.predict(obs, episode_start=episode_start)                   # (B, D) queries
+
+Three methods train it (one file each): `agents.triplet_sl`, `agents.scst`, `agents.policy_improvement`.
+Distances inside the model are measured in units of `feature_scale` (the root-mean-square norm of the
+catalog's train vectors), so the paper's margins and temperatures keep their meaning on any catalog.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from agents.base import Agent, as_batch
+from agents.index import NearestNeighbourIndex
+from envs.ranking import resolve_device
+from simulators import registry
+from simulators.cache import CorruptArtifactError, verify_artifact, write_artifact, write_json
+from simulators.catalog.catalog import Catalog
+from simulators.language.vocab import PAD_ID, Vocabulary
+
+CHECKPOINT_KIND = "dialog-manager"
+CHECKPOINT_FORMAT = "dialog-manager-v1"
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+class CheckpointMismatchError(ValueError):
+    """A dialog-manager checkpoint belongs to another catalog or vocabulary than the one given."""
+
+
+@dataclass(frozen=True)
+class DialogManagerConfig:
+    """Architecture of the dialog manager (the published implementation's sizes by default)."""
+
+    vocab_size: int
+    """Words of the vocabulary, special tokens included (the env's `feedback` ids)."""
+    feature_dim: int
+    """D, the retrieval space of the catalog (the env's `candidate_features` and query actions)."""
+    hidden_dim: int = 256
+    """Width of the response encoding and of the GRU state."""
+    embed_dim: int = 512
+    """Word embedding size of the text encoder."""
+    conv_width: int = 2
+    """Width of the text encoder's 1-D convolution over word embeddings."""
+    top_k: int = 4
+    """Candidates the generator chooses among: the K nearest unseen images to s_t."""
+    temperature: float = 1.0
+    """Softmax temperature of the candidate generator over negative distances (in feature_scale units)."""
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "feature_dim", "hidden_dim", "embed_dim", "conv_width", "top_k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+
+
+class TextEncoder(nn.Module):
+    """Feedback token ids (B, T) -> (B, H): embedding, width-2 convolution, max-pool over time, batch norm, linear.
+
+    The convolution over word embeddings is linear, so it is computed through a per-word table:
+    window t gives sum_j table[j, token[t + j]] + bias, with table[j] = embeddings @ kernel[:, :, j].T,
+    exactly the convolution of the embedded sentence but at a cost that depends on the vocabulary
+    (a few hundred words) instead of on batch x length. Without gradients (rollouts) the table is
+    kept until the weights change.
+    """
+
+    def __init__(self, config: DialogManagerConfig):
+        super().__init__()
+        self.embed = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=PAD_ID)
+        self.conv = nn.Conv1d(config.embed_dim, config.hidden_dim, kernel_size=config.conv_width)
+        self.norm = nn.BatchNorm1d(config.hidden_dim)
+        self.out = nn.Linear(config.hidden_dim, config.hidden_dim)
+        self.width = config.conv_width
+        self._table: tuple[tuple[int, ...], torch.Tensor] | None = None
+
+    def word_table(self) -> torch.Tensor:
+        """(width, V, H): each word's contribution to a window at each of its positions."""
+        version = (self.embed.weight._version, self.conv.weight._version, id(self.embed.weight),
+                   self.embed.weight.device.index or 0)
+        if not torch.is_grad_enabled() and self._table is not None and self._table[0] == version:
+            return self._table[1]
+        table = torch.einsum("ve,hej->jvh", self.embed.weight, self.conv.weight)  # (w, V, H)
+        self._table = (version, table.detach()) if not torch.is_grad_enabled() else None
+        return table
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.shape[1] < self.width:  # too short for one window: pad
+            tokens = F.pad(tokens, (0, self.width - tokens.shape[1]), value=PAD_ID)
+        table = self.word_table()
+        windows = tokens.shape[1] - self.width + 1
+        h = self.conv.bias + sum(table[j][tokens[:, j:j + windows]] for j in range(self.width))  # (B, T', H)
+        h = F.relu(h)
+        # A window counts if it starts on a word; an all-padding sentence keeps its first window.
+        valid = tokens[:, :windows] != PAD_ID  # (B, T')
+        valid[:, 0] = True
+        h = h.masked_fill(~valid[:, :, None], float("-inf")).amax(dim=1)  # (B, H)
+        return self.out(self.norm(h))
+
+
+class ResponseEncoder(nn.Module):
+    """(image on show, feedback about it) -> (B, H): image linear + text encoder, concatenated and projected."""
+
+    def __init__(self, config: DialogManagerConfig):
+        super().__init__()
+        self.image = nn.Linear(config.feature_dim, config.hidden_dim)
+        self.text = TextEncoder(config)
+        self.joint = nn.Linear(2 * config.hidden_dim, config.hidden_dim)
+
+    def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        joint = torch.cat([self.image(image), self.text(tokens)], dim=1)  # (B, 2H)
+        return F.relu(self.joint(joint))
+
+
+class StateTracker(nn.Module):
+    """A GRU cell over the turns' responses, and a linear map of its state into the retrieval space."""
+
+    def __init__(self, config: DialogManagerConfig):
+        super().__init__()
+        self.cell = nn.GRUCell(config.hidden_dim, config.hidden_dim)
+        self.head = nn.Linear(config.hidden_dim, config.feature_dim)
+
+    def forward(self, response: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.cell(response, hidden)  # (B, H)
+        return self.head(hidden), hidden  # (B, D) in feature_scale units, (B, H)
+
+
+class DialogManager(nn.Module):
+    """The network: one `step` per turn, from (image features, feedback ids, previous hidden) to (s_t, hidden).
+
+    Inputs and s_t are in the catalog's retrieval space; internally features are divided by
+    `feature_scale`. The turn number is not an input (the paper's policy ignores it).
+    """
+
+    def __init__(self, config: DialogManagerConfig, feature_scale: float = 1.0):
+        super().__init__()
+        self.config = config
+        self.register_buffer("feature_scale", torch.tensor(float(feature_scale)))
+        self.response = ResponseEncoder(config)
+        self.tracker = StateTracker(config)
+
+    def initial_hidden(self, batch: int, device: torch.device | str | None = None) -> torch.Tensor:
+        return torch.zeros(batch, self.config.hidden_dim, device=device or self.feature_scale.device)
+
+    def step(self, image: torch.Tensor, tokens: torch.Tensor,
+             hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(s_t (B, D) in retrieval-space units, new hidden (B, H))."""
+        response = self.response(image / self.feature_scale, tokens)  # (B, H)
+        state, hidden = self.tracker(response, hidden)
+        return state * self.feature_scale, hidden
+
+    def candidate_logits(self, state: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """(B, K) logits of choosing each of candidates (B, K, D) given s_t (B, D): -distance / temperature."""
+        d = torch.linalg.vector_norm((candidates - state[:, None, :]) / self.feature_scale, dim=2)  # (B, K)
+        return -d / self.config.temperature
+
+
+def feature_scale_of(features: np.ndarray) -> float:
+    """Root-mean-square norm of a split's retrieval vectors: the model's unit of distance."""
+    return float(np.sqrt((np.asarray(features, dtype=np.float64) ** 2).sum(axis=1).mean()))
+
+
+class DialogManagerAgent(Agent):
+    """The dialog manager as an agent: SB3's `predict` over the vector env's batched observations.
+
+    Dialog state (the GRU's hidden vector) lives inside the agent, one row per dialog, and row i is
+    cleared when `episode_start[i]` is True (and whenever the batch size changes). `predict` returns
+    s_t, a query: the env shows the nearest unseen image, which is the candidate generator's greedy
+    choice. Training methods use `model`, `topk_candidates` and `sample_candidates` directly.
+    """
+
+    action_type = "query"
+
+    def __init__(self, config: DialogManagerConfig, catalog: Catalog, vocabulary: Vocabulary, split: str = "train",
+                 device: str | torch.device = "cpu", feature_scale: float | None = None,
+                 index_backend: str = "torch", meta: dict[str, Any] | None = None):
+        if config.vocab_size != len(vocabulary):
+            raise CheckpointMismatchError(f"the model has {config.vocab_size} word ids, the vocabulary "
+                                          f"{len(vocabulary)}")
+        if config.feature_dim != catalog.feature_dim:
+            raise CheckpointMismatchError(f"the model works in {config.feature_dim}-D, the catalog in "
+                                          f"{catalog.feature_dim}-D")
+        self.config, self.catalog, self.vocabulary = config, catalog, vocabulary
+        self.device = resolve_device(device)
+        self.meta = dict(meta or {})
+        train_features = catalog.features[catalog.train_ids]
+        scale = feature_scale_of(train_features) if feature_scale is None else feature_scale
+        self.model = DialogManager(config, scale).to(self.device)
+        self.index_backend = index_backend
+        self._splits: dict[str, tuple[torch.Tensor, NearestNeighbourIndex]] = {}
+        self.use_split(split)
+        self._hidden: torch.Tensor | None = None
+        self.path: Path | None = None
+        """Where the agent was loaded from or last saved to."""
+
+    @classmethod
+    def create(cls, catalog: Catalog, vocabulary: Vocabulary, device: str | torch.device = "cpu", seed: int = 0,
+               **config: Any) -> DialogManagerAgent:
+        """A freshly initialised manager for `catalog` and `vocabulary` (weights seeded by `seed`)."""
+        cfg = DialogManagerConfig(vocab_size=len(vocabulary), feature_dim=catalog.feature_dim, **config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return cls(cfg, catalog, vocabulary, device=device)
+
+    # ---- the candidate generator ------------------------------------------------------------
+    def use_split(self, split: str) -> None:
+        """Search candidates among `split`'s images (positions in the split, as the env's actions)."""
+        if split not in self._splits:
+            features = np.ascontiguousarray(self.catalog.features[self.catalog.split_ids(split)], dtype=np.float32)
+            self._splits[split] = (torch.as_tensor(features, device=self.device),  # (N, D)
+                                   NearestNeighbourIndex(features, backend=self.index_backend, device=self.device))
+        self.split = split
+        self.features, self.index = self._splits[split]
+
+    def topk_candidates(self, state: torch.Tensor, shown: torch.Tensor, k: int | None = None) -> torch.Tensor:
+        """(B, K) split positions of the K nearest unseen images to each s_t, nearest first.
+
+        `shown` is a (B, M) int64 tensor of images already shown in each dialog (rows may repeat an index).
+        """
+        _, idx = self.index.search(state.detach(), k or self.config.top_k, exclude=shown)
+        return idx.to(self.device)
+
+    def sample_candidates(self, state: torch.Tensor, candidates: torch.Tensor,
+                          generator: torch.Generator | None = None,
+                          greedy: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(chosen split positions (B,), log-probability of each choice (B,)) among `candidates` (B, K)."""
+        logits = self.model.candidate_logits(state, self.features[candidates])  # (B, K)
+        log_probs = F.log_softmax(logits, dim=1)
+        if greedy:
+            pick = torch.zeros(len(candidates), dtype=torch.long, device=candidates.device)
+        else:
+            pick = torch.multinomial(log_probs.detach().exp(), 1, generator=generator)[:, 0]
+        chosen = candidates.gather(1, pick[:, None])[:, 0]
+        return chosen, log_probs.gather(1, pick[:, None])[:, 0]
+
+    # ---- SB3's interface ----------------------------------------------------------------------
+    def reset_state(self) -> None:
+        """Forget every dialog (the next `predict` starts fresh dialogs)."""
+        self._hidden = None
+
+    @torch.no_grad()
+    def predict(self, observation: dict[str, Any], state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        """s_t for each dialog of a batch of observations: (B, D) float32 queries (D,) for a single observation."""
+        obs, single = as_batch(observation)
+        b = len(obs["candidate"])
+        was_training = self.model.training
+        self.model.eval()
+        if self._hidden is None or len(self._hidden) != b:
+            self._hidden = self.model.initial_hidden(b, self.device)
+        elif episode_start is not None:
+            start = torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(b), device=self.device)
+            self._hidden = self._hidden.masked_fill(start[:, None], 0.0)
+        image = torch.as_tensor(obs["candidate_features"], dtype=torch.float32, device=self.device)
+        tokens = torch.as_tensor(obs["feedback"], dtype=torch.long, device=self.device)
+        query, self._hidden = self.model.step(image, tokens, self._hidden)
+        self.model.train(was_training)
+        out = query.cpu().numpy().astype(np.float32)
+        return (out[0] if single else out), None
+
+    def learn(self, method: Any, **kwargs: Any) -> DialogManagerAgent:
+        """Train with a method's argument object (`TripletSLArgs`, `SCSTArgs`, `PolicyImprovementArgs`)."""
+        if not callable(getattr(method, "train", None)):
+            raise TypeError("learn() takes a training method's arguments, e.g. agents.triplet_sl.TripletSLArgs()")
+        method.train(self, **kwargs)
+        return self
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {"format": CHECKPOINT_FORMAT, "catalog": self.catalog.name, "catalog_items": len(self.catalog),
+                "vocabulary_sha256": self.vocabulary.content_hash, "model": asdict(self.config),
+                "feature_scale": float(self.model.feature_scale), **self.meta}
+
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None,
+             extra_files: dict[str, Any] | None = None) -> Path:
+        """Write a checkpoint directory atomically: safetensors weights, config.json (catalog, vocabulary hash,
+        architecture, anything in `extra`), a manifest with every file's sha256; `extra_files` maps names to
+        callables that write more files into the staging directory (training state)."""
+        meta = {**self.checkpoint_meta(), **(extra or {})}
+
+        def write(staging: Path) -> dict[str, Any]:
+            state = {k: v.detach().to("cpu").contiguous() for k, v in self.model.state_dict().items()}
+            save_file(state, str(staging / WEIGHTS), metadata={"format": CHECKPOINT_FORMAT,
+                                                               "catalog": self.catalog.name,
+                                                               "vocabulary_sha256": self.vocabulary.content_hash})
+            write_json(meta, staging / CONFIG)
+            for writer in (extra_files or {}).values():
+                writer(staging)
+            return meta
+
+        self.path = write_artifact(Path(path), CHECKPOINT_KIND, {"format": CHECKPOINT_FORMAT}, write).path
+        return self.path
+
+    @classmethod
+    def load(cls, path: str | Path, catalog: Catalog | None = None, vocabulary: Vocabulary | None = None,
+             device: str | torch.device = "cpu", index_backend: str = "torch", **_: Any) -> DialogManagerAgent:
+        """A saved manager, verified: a damaged file raises CorruptArtifactError, another catalog or vocabulary
+        CheckpointMismatchError. Without `catalog`/`vocabulary` the ones named in the checkpoint are loaded."""
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no dialog-manager checkpoint at {path}")
+        art = verify_artifact(path, kind=CHECKPOINT_KIND)
+        meta = json.loads(art.file(CONFIG).read_text(encoding="utf-8"))
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise CorruptArtifactError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
+        if catalog is None or vocabulary is None:
+            catalog = catalog or registry.load_catalog("tiny" if meta["catalog_items"] < 1000 else "full")
+            vocabulary = vocabulary or registry.load_vocabulary(catalog)
+        if meta.get("catalog") != catalog.name:
+            raise CheckpointMismatchError(f"dialog manager {path} was trained on catalog {meta.get('catalog')!r}, "
+                                          f"not {catalog.name!r}")
+        if meta.get("vocabulary_sha256") != vocabulary.content_hash:
+            raise CheckpointMismatchError(f"dialog manager {path} was trained with vocabulary "
+                                          f"{str(meta.get('vocabulary_sha256'))[:12]}..., not "
+                                          f"{vocabulary.content_hash[:12]}...: its word ids would mean other words")
+        try:
+            state = load_file(str(art.file(WEIGHTS)), device="cpu")
+        except (SafetensorError, ValueError, OSError) as err:
+            raise CorruptArtifactError(f"{path / WEIGHTS} is not a readable safetensors file ({err})") from None
+        config = DialogManagerConfig(**meta["model"])
+        extra = {k: v for k, v in meta.items() if k not in ("format", "catalog", "catalog_items", "vocabulary_sha256",
+                                                            "model", "feature_scale")}
+        agent = cls(config, catalog, vocabulary, device=device, feature_scale=meta["feature_scale"],
+                    index_backend=index_backend, meta=extra)
+        try:
+            agent.model.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            raise CorruptArtifactError(f"{path / WEIGHTS} does not fit the dialog manager ({err})") from None
+        agent.path = path
+        return agent

@@ -1,0 +1,161 @@
+"""Model-based policy improvement, the paper's method (Guo et al. 2018, Sec. 3.2), from the triplet-SL manager.
+
+    python -m agents.policy_improvement                    # starts from runs/triplet_sl-<user>-s<seed>/checkpoint
+    python -m agents.policy_improvement --user grammar --init runs/triplet_sl-grammar-s0/checkpoint
+
+The user simulator is known dynamics, so the value of showing each of the policy's top-K candidates
+can be estimated by rolling the dialog out. At every turn of every training dialog the env is
+forked once per top-K candidate (`ShoeRetrievalVectorEnv.fork`: B x K branches stepped together,
+one ranking and one user call per simulated turn); each branch is rolled out greedily to the last
+turn by a frozen copy of the current policy (refreshed every epoch) and scored by the rank
+percentiles it earns (a branch that shows the target earns 1 for every turn left). The policy is
+trained with cross-entropy to choose the best branch's candidate against random negatives (softmax
+over negative distances at temperature 0.2) plus the squared distance of s_t to the target's
+vector, and the dialog continues with the best candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.dialog_manager import DialogManagerAgent
+from agents.training import TrainArgs, TrainingRun, frozen_copy, parse_args
+
+METHOD = "policy_improvement"
+
+
+@dataclass(frozen=True)
+class PolicyImprovementArgs(TrainArgs):
+    """Policy improvement with rollouts (the paper's: top-4, 5 negatives, temperature 0.2, Adam 1e-4, batch 128)."""
+
+    lr: float = 1e-4
+    """Adam learning rate."""
+    epochs: int = 6
+    """Passes over the train split's targets."""
+    init: str = ""
+    """Checkpoint to start from (default: runs/triplet_sl-<user>-s<seed>/checkpoint)."""
+    top_k: int = 4
+    """Candidates rolled out per turn: the K nearest unseen images to s_t."""
+    negatives: int = 5
+    """Random images the best candidate is contrasted with in the cross-entropy."""
+    temperature: float = 0.2
+    """Softmax temperature of the cross-entropy over negative distances (model units)."""
+    distance_weight: float = 1.0
+    """Weight of the squared distance of s_t to the target's vector (model units)."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this."""
+
+    def train(self, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
+        return train(self, agent)
+
+
+def rollout_scores(run: TrainingRun, policy: torch.nn.Module, hidden: torch.Tensor, candidates: torch.Tensor,
+                   states: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+    """(B, K) value of showing each candidate next in the dialogs `rows` of the env: the summed rank
+    percentiles of a greedy rollout of `policy` from the current turn to the last, in B x K forked
+    branches (the real dialogs are untouched)."""
+    b, k = candidates.shape
+    device = run.device
+    with run.watch("rollout_env"):
+        queries = states.detach().cpu().numpy()[:, None, :].repeat(k, axis=1)
+        branches = run.env.fork(candidates.cpu().numpy(), queries=queries, env_indices=rows)
+    score = np.zeros(b * k)
+    h = hidden.detach().repeat_interleave(k, dim=0)  # (B*K, H)
+    while not branches.done.all():
+        with run.watch("rollout_network"), torch.no_grad():
+            obs = branches.observation()
+            query, h = policy.step(torch.as_tensor(obs["candidate_features"], device=device),
+                                   torch.as_tensor(obs["feedback"], device=device), h)
+        with run.watch("rollout_env"):
+            reward, _, _ = branches.step(queries=query.cpu().numpy())
+        score += reward
+    # A branch that showed the target is over: it earns 1 for each turn it did not need.
+    score += np.where(branches.terminated, np.maximum(run.args.max_turns - branches.core.turn, 0), 0)
+    return torch.as_tensor(score.reshape(b, k), dtype=torch.float32, device=device)
+
+
+def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
+    run = TrainingRun(args, METHOD)
+    init = args.init or str(run.run_dir.parent / f"triplet_sl-{args.user}-s{args.seed}" / "checkpoint")
+    agent, optimizer = run.start(agent, init=init, lr=args.lr)
+    model, device, watch = agent.model, run.device, run.watch
+    features, scale = run.features, model.feature_scale
+    frozen: dict[str, Any] = {}
+
+    def iteration(epoch: int, index: int, batch: tuple[np.ndarray, np.ndarray, int],
+                  gen: torch.Generator) -> dict[str, Any]:
+        if frozen.get("epoch") != epoch:  # the rollout policy: the current one, refreshed every epoch
+            frozen.update(epoch=epoch, policy=frozen_copy(agent))
+        policy = frozen["policy"]
+        targets, firsts, seed = batch
+        model.eval()  # batch norm keeps the SL statistics while the policy is fine-tuned
+        with watch("env"):
+            obs, info = run.reset(targets, firsts, seed)
+        b = len(targets)
+        target_t = torch.as_tensor(info["target"], device=device)
+        hidden = model.initial_hidden(b, device)
+        rollout_hidden = policy.initial_hidden(b, device)
+        shown = torch.as_tensor(obs["candidate"], device=device)[:, None]
+        alive = torch.ones(b, dtype=torch.bool, device=device)
+        ce_total = dist_total = torch.zeros((), device=device)
+        percentile, best_is_nearest = np.zeros(b), 0.0
+        for _ in range(args.max_turns):
+            with watch("network"):
+                image = torch.as_tensor(obs["candidate_features"], device=device)
+                tokens = torch.as_tensor(obs["feedback"], device=device)
+                state, hidden = model.step(image, tokens, hidden)  # (B, D)
+                with torch.no_grad():
+                    _, rollout_hidden = policy.step(image, tokens, rollout_hidden)
+                candidates = agent.topk_candidates(state, shown, k=args.top_k)  # (B, K) nearest first
+            # Dialogs that already showed their target are over (the env resets them): nothing to roll out.
+            rows = np.flatnonzero(alive.cpu().numpy())
+            scores = torch.zeros(candidates.shape, device=device)
+            if len(rows):
+                rows_t = torch.as_tensor(rows, device=device)
+                scores[rows_t] = rollout_scores(run, policy, rollout_hidden[rows_t], candidates[rows_t],
+                                                state[rows_t], rows)  # (B, K)
+            with watch("network"):
+                best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
+                best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
+                negatives = run.random_items((b, args.negatives), gen)
+                options = torch.cat([best, negatives], dim=1)  # (B, 1 + n)
+                d2 = (((features[options] - state[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
+                ce = F.cross_entropy(-d2 / args.temperature, torch.zeros(b, dtype=torch.long, device=device),
+                                     reduction="none")
+                dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
+                ce_total = ce_total + (ce * alive).sum() / b
+                dist_total = dist_total + (dist * alive).sum() / b
+            with watch("env"):
+                obs, reward, terminated, _, info = run.env.step(
+                    {"query": state.detach().cpu().numpy(), "candidate": best[:, 0].cpu().numpy()})
+            percentile += np.where(alive.cpu().numpy(), reward, 1.0)
+            alive = alive & ~torch.as_tensor(terminated, device=device)
+            shown = torch.cat([shown, best], dim=1)
+        with watch("network"):
+            loss = ce_total + args.distance_weight * dist_total
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+            optimizer.step()
+        turns = args.max_turns
+        return {"cross_entropy": float(ce_total.detach()) / turns, "distance": float(dist_total.detach()) / turns,
+                "charts/train_rank_percentile": float(percentile.mean() / turns),
+                "charts/best_is_nearest": best_is_nearest / turns}
+
+    return run.epochs(agent, optimizer, iteration)
+
+
+def main(argv: list[str] | None = None) -> DialogManagerAgent:
+    args = parse_args(PolicyImprovementArgs, argv, __doc__)
+    agent = train(args)
+    print(f"checkpoint: {agent.path}")
+    return agent
+
+
+if __name__ == "__main__":
+    main()

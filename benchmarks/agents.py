@@ -1,0 +1,143 @@
+"""The paper's agents through the protocol: results per turn, the train-user x test-user table, training times.
+
+    python -m benchmarks.agents                          # every run found in runs/, both users
+    python -m benchmarks.agents --train-users captioner --eval-users captioner grammar --turns 10
+
+For each method (triplet SL, RL-SCST, policy improvement) and each user it was trained with, the
+run's last checkpoint (`runs/<method>-<user>-s<seed>/checkpoint`) is evaluated on the protocol (every
+test item the target once, seeded first image, 10 turns, greedy) with every evaluation user, beside
+the feedback-blind nearest-neighbour baseline. From the runs' histories it reports how long each
+method trained, when it reached its best test figure (the 512-dialog subset logged after every
+epoch), and one training iteration's time split into rankings, user calls and the network, with
+the rollout share of policy improvement. Writes results/agents.json and results/agents_curves.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.baselines import NearestNeighbourAgent
+from agents.dialog_manager import DialogManagerAgent
+from benchmarks.plots import plot_rank_curves
+from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
+from envs.ranking import resolve_device
+from simulators import registry
+from simulators.cache import write_json
+
+METHODS = ("triplet_sl", "scst", "policy_improvement")
+LABELS = {"triplet_sl": "SL (triplet)", "scst": "RL-SCST", "policy_improvement": "policy improvement",
+          "nearest-neighbour": "nearest-neighbour"}
+REPORT_TURNS = (0, 1, 2, 3, 4, 5, 7, 10)
+
+
+def training_summary(state: dict[str, Any]) -> dict[str, Any]:
+    """Time to the best subset figure and the median iteration's parts, from a run's state.json."""
+    history = state["history"]
+    if not history:
+        return {}
+    best = max(history, key=lambda e: e.get("eval/turn_2", 0.0))
+    mean = {k: float(np.median([e[k] for e in history if k in e])) for k in history[-1] if k.startswith("time/")}
+    user = mean.get("time/user_s", 0.0)
+    env = mean.get("time/env_s", 0.0) + mean.get("time/rollout_env_s", 0.0)
+    network = mean.get("time/network_s", 0.0) + mean.get("time/rollout_network_s", 0.0)
+    rollout = mean.get("time/rollout_env_s", 0.0) + mean.get("time/rollout_network_s", 0.0)
+    iteration = mean.get("time/iteration_s", 0.0)
+    return {"epochs": len(history), "train_minutes": state["train_seconds"] / 60,
+            "best_epoch": best["epoch"] + 1, "best_minutes": best["train_seconds"] / 60,
+            "best_turn_2": best.get("eval/turn_2"),
+            "iteration_s": iteration, "ranking_and_env_s": env - user, "user_s": user, "network_s": network,
+            "rollout_share": rollout / iteration if iteration else 0.0,
+            "eval_curve": [{k: e[k] for k in e if k.startswith("eval/")} | {"epoch": e["epoch"] + 1,
+                                                                             "minutes": e["train_seconds"] / 60}
+                           for e in history]}
+
+
+def format_results(results: list[EvalResult]) -> str:
+    head = f"{'agent':<34} {'eval user':<10}" + "".join(f" {'t=' + str(t):>15}" for t in REPORT_TURNS)
+    lines = [head, "-" * len(head)]
+    for r in results:
+        cells = "".join(f" {100 * r.mean_rank_percentile[t]:5.1f} [{100 * r.ci95[t][0]:4.1f},{100 * r.ci95[t][1]:5.1f}]"
+                        if t < len(r.mean_rank_percentile) else f" {'':>15}" for t in REPORT_TURNS)
+        lines.append(f"{r.agent:<34} {r.user:<10}{cells}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser.add_argument("--runs", default="runs", help="folder holding the training runs")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of the runs to evaluate")
+    parser.add_argument("--train-users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES)
+    parser.add_argument("--eval-users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="results/agents.json")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    device = resolve_device(args.device)
+    progress = not args.no_progress
+    catalog = registry.load_catalog(args.catalog, device=device, progress=progress)
+    vocabulary = registry.load_vocabulary(catalog)
+    protocol = ProtocolConfig(max_turns=args.turns)
+    runs = Path(args.runs)
+    t0 = time.perf_counter()
+
+    results: list[EvalResult] = []
+    training: dict[str, Any] = {}
+    users = {name: registry.make_user(name, catalog, device=device, vocabulary=vocabulary, progress=progress)
+             for name in args.eval_users}
+    for eval_user, user in users.items():
+        results.append(evaluate(NearestNeighbourAgent(), catalog, user, protocol, agent_name="nearest-neighbour",
+                                user_name=eval_user, device=str(device), vocabulary=vocabulary, progress=progress))
+    for train_user in args.train_users:
+        for method in args.methods:
+            path = runs / f"{method}-{train_user}-s{args.seed}" / "checkpoint"
+            if not (path / "manifest.json").exists():
+                print(f"(no run at {path}; skipped)")
+                continue
+            agent = DialogManagerAgent.load(path, catalog, vocabulary, device=device)
+            agent.use_split(protocol.split)
+            state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+            training[f"{method}-{train_user}"] = training_summary(state)
+            name = f"{LABELS[method]} (trained: {train_user})"
+            for eval_user, user in users.items():
+                results.append(evaluate(agent, catalog, user, protocol, agent_name=name, user_name=eval_user,
+                                        device=str(device), vocabulary=vocabulary, progress=progress))
+
+    print(f"\n== Protocol: {results[0].episodes} test dialogs, {args.turns} turns, greedy; mean target rank "
+          "percentile [95% interval] per turn")
+    print(format_results(results))
+    print("\n== Training (2 CPU cores unless said): minutes, best epoch by the 512-dialog test subset at turn 2, "
+          "one iteration split into parts")
+    print(f"{'run':<32}{'epochs':>7}{'minutes':>9}{'best ep':>8}{'at min':>8}{'iter s':>8}{'rank+env':>9}"
+          f"{'user':>7}{'network':>8}{'rollout':>8}")
+    for name, s in training.items():
+        if s:
+            print(f"{name:<32}{s['epochs']:>7}{s['train_minutes']:>9.1f}{s['best_epoch']:>8}{s['best_minutes']:>8.1f}"
+                  f"{s['iteration_s']:>8.2f}{s['ranking_and_env_s']:>9.2f}{s['user_s']:>7.2f}{s['network_s']:>8.2f}"
+                  f"{100 * s['rollout_share']:>7.0f}%")
+    curves = Path(args.out).with_name("agents_curves.png")
+    by_user = {u: [r for r in results if r.user == u] for u in args.eval_users}
+    for u, rs in by_user.items():
+        plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), title=f"ShoeRetrieval-v0, test split, "
+                                                                               f"{u} user")
+    report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
+                                                  f"{torch.get_num_threads()} torch threads, {device}",
+              "results": [r.to_json() for r in results], "training": training,
+              "seconds": round(time.perf_counter() - t0, 1)}
+    write_json(report, args.out)
+    print(f"\nwrote {args.out} and {', '.join(str(curves.with_name(f'agents_curves_{u}.png')) for u in by_user)}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
