@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import math
 
-import faiss
 import numpy as np
 import torch
 
 from envs.ranking import Ranker, resolve_device
+
+try:  # an optional extra: the measured default is "torch" (README, "Nearest-neighbour index")
+    import faiss
+except ImportError:  # pragma: no cover - depends on the installation
+    faiss = None
 
 BACKENDS = ("torch", "faiss-flat", "faiss-ivf")
 # k-means trains on at most this many sampled items per cell (faiss accepts 39 to 256, default 256).
@@ -59,6 +63,8 @@ class NearestNeighbourIndex:
                  nlist: int | None = None, nprobe: int = 8):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+        if backend != "torch" and faiss is None:
+            raise ValueError(f"backend {backend!r} needs faiss, an optional dependency: pip install -e '.[faiss]'")
         features = np.asarray(features)
         if features.ndim != 2 or len(features) < 2 or features.shape[1] < 1:
             raise ValueError(f"features must be (N >= 2, D >= 1), got shape {features.shape}")
