@@ -183,7 +183,8 @@ class DialogBatch:
             if chosen is None:
                 stepping = np.isin(rows, step_rows, assume_unique=True)
                 rows_scores = scores if stepping.all() else scores[torch.as_tensor(np.flatnonzero(stepping))]
-                chosen = self.ranker.nearest_from(rows_scores, self.shown_idx[step_rows])[:, 0]
+                shown_idx = self.shown_idx if len(step_rows) == b else self.shown_idx[step_rows]
+                chosen = self.ranker.nearest_from(rows_scores, shown_idx)[:, 0]
             self._mark_shown(step_rows, chosen)
             self.candidate[step_rows] = chosen
             self.turn[step_rows] += 1
@@ -230,6 +231,8 @@ class DialogBatch:
                                         cands.size)
         if np.any(self.turn[rows] >= self.max_turns):
             raise ValueError("cannot fork a dialog that has already taken max_turns turns")
+        if np.any((self.turn[rows] > 0) & (self.candidate[rows] == self.target[rows])):
+            raise ValueError("cannot fork a dialog that has ended (its target was shown)")
         branch = object.__new__(DialogBatch)
         branch.__dict__.update({key: value for key, value in self.__dict__.items()
                                 if key in ("catalog", "item_ids", "n", "features", "dim", "ranker", "user",
@@ -239,8 +242,8 @@ class DialogBatch:
         for key in ("target", "candidate", "turn", "rank", "percentile", "tokens", "n_shown"):
             setattr(branch, key, getattr(self, key)[parent].copy())
         branch.text = [self.text[i] for i in parent]
-        branch.shown = self.shown[parent_t].clone()
-        branch.shown_idx = self.shown_idx[parent_t].clone()
+        branch.shown = self.shown[parent_t]  # advanced indexing copies
+        branch.shown_idx = self.shown_idx[parent_t]
         branch_rngs = [_copy_generator(rngs[i]) for i in parent]
         return DialogBranches(branch, branch_rngs, parent, flat, queries)
 
@@ -348,9 +351,20 @@ class DialogBranches:
         return self.core.info(slice(None))
 
 
+class _OverwrittenSeed(np.random.bit_generator.ISeedSequence):
+    """A seed for a bit generator whose state is set right after: skips the OS entropy and hashing of a
+    fresh SeedSequence, which made copying generators most of the cost of a fork."""
+
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
+        return np.zeros(n_words, dtype=dtype)
+
+
+_OVERWRITTEN_SEED = _OverwrittenSeed()
+
+
 def _copy_generator(rng: np.random.Generator) -> np.random.Generator:
     """An independent generator in the same state as `rng` (it draws what `rng` would draw next)."""
-    twin = np.random.Generator(type(rng.bit_generator)())
+    twin = np.random.Generator(type(rng.bit_generator)(_OVERWRITTEN_SEED))
     twin.bit_generator.state = rng.bit_generator.state
     return twin
 
@@ -459,17 +473,21 @@ class ShoeRetrievalEnv(gym.Env):
     action_type="query", max_turns=5, device="auto", privileged=False, render_mode=None)`.
     `catalog` is "full" (SynthShoes, 14,658 items, built and cached on first use), "tiny" (64
     items, for tests), a `CatalogConfig` or a `Catalog`. `user` is "captioner" (the relative
-    captioner, trained and cached on first use with a progress bar, about 6.5 minutes on 2 CPU
-    cores; `python -m simulators.captioner.train` builds it ahead of time; a tiny model on catalogs
+    captioner, trained and cached on first use with a progress bar, minutes on a CPU;
+    `python -m simulators.build captioner` builds it ahead of time; a tiny model on catalogs
     under 1,000 items), "grammar" (the caption grammar that wrote the corpus: always true),
     "attributes-1", "attributes-3", "attributes-10" or a user object. `device` ("cpu", "cuda",
     "auto") is where the ranking and the captioner run. `vocabulary` overrides the tokenizer's
     vocabulary.
 
     ## Model-based rollouts
-    `env.unwrapped.what_if(candidates, queries=None)` answers "what would the user say, and what
-    would the reward be, if I showed image j now" for a batch of images, using exactly the user
-    randomness the real next step would use, without changing the episode.
+    `env.unwrapped.fork(candidates, queries=None)` makes one hypothetical continuation of the dialog
+    per candidate (`DialogBranches`): each starts by showing its candidate and can be stepped to the
+    end of the dialog with the env's own turn loop (one ranking and one user call per simulated turn
+    for all branches), using exactly the user randomness the real steps would use, without changing
+    the episode. `ShoeRetrievalVectorEnv.fork` does the same for every sub-env at once (B x K
+    branches). `env.unwrapped.what_if(candidates, queries=None)` is its one-step case: what the user
+    would say, and what the reward would be, if image j were shown now.
 
     ## Vectorized environment
     `gym.make_vec("envs:ShoeRetrieval-v0", num_envs=256, vectorization_mode="vector_entry_point")`
@@ -490,8 +508,8 @@ class ShoeRetrievalEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 1}
 
     def __init__(self, catalog: Catalog | CatalogConfig | str = "full", split: str = "train",
-                 user: Any = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
-                 privileged: bool = False, vocabulary: Any = None, render_mode: str | None = None):
+                 user: User | str = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
+                 privileged: bool = False, vocabulary: Vocabulary | None = None, render_mode: str | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.core = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged, 1)
@@ -600,8 +618,8 @@ class ShoeRetrievalVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, num_envs: int = 1, catalog: Catalog | CatalogConfig | str = "full", split: str = "train",
-                 user: Any = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
-                 privileged: bool = False, vocabulary: Any = None, render_mode: str | None = None):
+                 user: User | str = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
+                 privileged: bool = False, vocabulary: Vocabulary | None = None, render_mode: str | None = None):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if render_mode is not None:
