@@ -9,9 +9,10 @@ forked once per top-K candidate (`ShoeRetrievalVectorEnv.fork`: B x K branches s
 one ranking and one user call per simulated turn); each branch is rolled out greedily to the last
 turn by a frozen copy of the current policy (refreshed every epoch) and scored by the rank
 percentiles it earns (a branch that shows the target earns 1 for every turn left). The policy is
-trained with cross-entropy to choose the best branch's candidate against random negatives (softmax
-over negative distances at temperature 0.2) plus the squared distance of s_t to the target's
-vector, and the dialog continues with the best candidate.
+trained with cross-entropy to choose the best branch's candidate against random negatives and (by
+default) the other top-K candidates (softmax over negative squared distances at temperature 0.2),
+plus the squared distance of s_t to the target's vector, and the dialog continues with the best
+candidate.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class PolicyImprovementArgs(TrainArgs):
     """Candidates rolled out per turn: the K nearest unseen images to s_t."""
     negatives: int = 5
     """Random images the best candidate is contrasted with in the cross-entropy."""
+    contrast_candidates: bool = True
+    """Also contrast the best candidate with the other top-K candidates, the set the greedy policy picks from,
+    so the improved choice becomes the nearest one (False: random negatives only)."""
     temperature: float = 0.2
     """Softmax temperature of the cross-entropy over negative distances (model units)."""
     distance_weight: float = 1.0
@@ -123,10 +127,13 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
                 best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
                 best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
                 negatives = run.random_items((b, args.negatives), gen)
-                options = torch.cat([best, negatives], dim=1)  # (B, 1 + n)
+                others = [candidates.masked_fill(candidates == best, -1)] if args.contrast_candidates else []
+                options = torch.cat([best, *others, negatives], dim=1)  # (B, 1 [+ K] + n); -1: the best itself
+                valid = options >= 0
+                options = options.clamp(min=0)
                 d2 = (((features[options] - state[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
-                ce = F.cross_entropy(-d2 / args.temperature, torch.zeros(b, dtype=torch.long, device=device),
-                                     reduction="none")
+                logits = (-d2 / args.temperature).masked_fill(~valid, float("-inf"))
+                ce = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=device), reduction="none")
                 dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
                 ce_total = ce_total + (ce * alive).sum() / b
                 dist_total = dist_total + (dist * alive).sum() / b
