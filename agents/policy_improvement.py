@@ -11,8 +11,12 @@ turn by a frozen copy of the current policy (refreshed every epoch) and scored b
 percentiles it earns (a branch that shows the target earns 1 for every turn left). The policy is
 trained with cross-entropy to choose the best branch's candidate against random negatives and (by
 default) the other top-K candidates (softmax over negative squared distances at temperature 0.2),
-plus the squared distance of s_t to the target's vector, and the dialog continues with the best
-candidate.
+plus an anchor that keeps s_t a good query, and the dialog continues with the best candidate.
+
+The paper's anchor is the squared distance of s_t to the target's vector (`--anchor squared`). On
+SynthShoes it pulls s_t toward the mean of the plausible targets and the ranking collapses (README,
+"Policy improvement: what was tried"), so the default anchor is the SL triplet loss, which keeps the
+geometry the SL manager learned.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ import torch.nn.functional as F
 
 from agents.dialog_manager import DialogManagerAgent
 from agents.training import TrainArgs, TrainingRun, frozen_copy, parse_args
+from agents.triplet_sl import triplet_loss
 
 METHOD = "policy_improvement"
+ANCHORS = ("triplet", "squared")
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class PolicyImprovementArgs(TrainArgs):
 
     lr: float = 1e-4
     """Adam learning rate."""
-    epochs: int = 6
+    epochs: int = 3
     """Passes over the train split's targets."""
     init: str = ""
     """Checkpoint to start from (default: runs/triplet_sl-<user>-s<seed>/checkpoint)."""
@@ -49,10 +55,20 @@ class PolicyImprovementArgs(TrainArgs):
     so the improved choice becomes the nearest one (False: random negatives only)."""
     temperature: float = 0.2
     """Softmax temperature of the cross-entropy over negative distances (model units)."""
+    anchor: str = "triplet"
+    """What keeps s_t a good query while the choice of candidate is improved: "squared" (the paper's squared
+    distance of s_t to the target's vector) or "triplet" (the SL triplet loss against a random image; the
+    default, because on SynthShoes the squared distance pulls s_t to the mean of the targets: see the README)."""
     distance_weight: float = 1.0
-    """Weight of the squared distance of s_t to the target's vector (model units)."""
+    """Weight of the anchor term."""
+    margin: float = 0.1
+    """Triplet margin of the "triplet" anchor (model units)."""
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this."""
+
+    def __post_init__(self) -> None:
+        if self.anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}, got {self.anchor!r}")
 
     def train(self, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
         return train(self, agent)
@@ -134,7 +150,10 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
                 d2 = (((features[options] - state[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
                 logits = (-d2 / args.temperature).masked_fill(~valid, float("-inf"))
                 ce = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=device), reduction="none")
-                dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
+                if args.anchor == "squared":
+                    dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
+                else:
+                    dist = triplet_loss(state, features[target_t], features[negatives[:, 0]], scale, args.margin)
                 ce_total = ce_total + (ce * alive).sum() / b
                 dist_total = dist_total + (dist * alive).sum() / b
             with watch("env"):
@@ -150,7 +169,7 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
             optimizer.step()
         turns = args.max_turns
-        return {"cross_entropy": float(ce_total.detach()) / turns, "distance": float(dist_total.detach()) / turns,
+        return {"cross_entropy": float(ce_total.detach()) / turns, "anchor": float(dist_total.detach()) / turns,
                 "charts/train_rank_percentile": float(percentile.mean() / turns),
                 "charts/best_is_nearest": best_is_nearest / turns}
 

@@ -31,7 +31,7 @@ class SCSTArgs(TrainArgs):
 
     lr: float = 1e-4
     """Adam learning rate."""
-    epochs: int = 10
+    epochs: int = 5
     """Passes over the train split's targets."""
     init: str = ""
     """Checkpoint to start from (default: runs/triplet_sl-<user>-s<seed>/checkpoint)."""

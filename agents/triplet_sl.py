@@ -30,6 +30,8 @@ METHOD = "triplet_sl"
 class TripletSLArgs(TrainArgs):
     """Triplet-loss supervised learning (the paper's SL; Adam 1e-3, batch 128, 5-turn dialogs)."""
 
+    epochs: int = 8
+    """Passes over the train split's targets."""
     margin: float = 0.1
     """Triplet margin, in the model's unit of distance (the RMS norm of the catalog's vectors)."""
     top_k: int = 4

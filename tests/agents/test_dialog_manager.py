@@ -64,7 +64,7 @@ def test_scst_and_policy_improvement_train_from_sl(sl_run, tmp_path):
     pi_args = PolicyImprovementArgs(**COMMON, epochs=4, lr=1e-3, init=init, run_dir=str(tmp_path / "pi"))
     pi_args.train()
     h = history(tmp_path / "pi")
-    loss = [e["cross_entropy"] + e["distance"] for e in h]
+    loss = [e["cross_entropy"] + e["anchor"] for e in h]
     assert loss[-1] < loss[0]
     assert h[-1]["time/rollout_env_s"] > 0 and h[-1]["time/rollout_network_s"] > 0
 
