@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.training import TrainArgs, TrainingRun, frozen_copy, parse_args
+from agents.training import TrainArgs, TrainingRun, command_line, frozen_copy
 from agents.triplet_sl import triplet_loss
 
 METHOD = "policy_improvement"
@@ -177,10 +177,7 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
 
 
 def main(argv: list[str] | None = None) -> DialogManagerAgent:
-    args = parse_args(PolicyImprovementArgs, argv, __doc__)
-    agent = train(args)
-    print(f"checkpoint: {agent.path}")
-    return agent
+    return command_line(PolicyImprovementArgs, argv, __doc__)
 
 
 if __name__ == "__main__":

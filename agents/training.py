@@ -84,6 +84,13 @@ def parse_args(cls: type, argv: list[str] | None, description: str) -> Any:
     return config_from_args(parser.parse_args(argv), cls())
 
 
+def command_line(cls: type, argv: list[str] | None, description: str) -> DialogManagerAgent:
+    """`python -m agents.<method>`: parse the method's arguments, train, say where the checkpoint is."""
+    agent = parse_args(cls, argv, description).train()
+    print(f"checkpoint: {agent.path}")
+    return agent
+
+
 class Stopwatch:
     """Accumulated seconds per named section (`with watch("ranking"): ...`)."""
 

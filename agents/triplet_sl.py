@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.training import TrainArgs, TrainingRun, parse_args
+from agents.training import TrainArgs, TrainingRun, command_line
 
 METHOD = "triplet_sl"
 
@@ -98,10 +98,7 @@ def train(args: TripletSLArgs, agent: DialogManagerAgent | None = None) -> Dialo
 
 
 def main(argv: list[str] | None = None) -> DialogManagerAgent:
-    args = parse_args(TripletSLArgs, argv, __doc__)
-    agent = train(args)
-    print(f"checkpoint: {agent.path}")
-    return agent
+    return command_line(TripletSLArgs, argv, __doc__)
 
 
 if __name__ == "__main__":
