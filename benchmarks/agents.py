@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/agents.json")
+    parser.add_argument("--include", nargs="*", default=[],
+                        help="earlier outputs of this command whose results and training figures join this report "
+                             "(e.g. the agents of another training user, evaluated separately)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
@@ -95,6 +98,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     training: dict[str, Any] = {}
     users = {name: registry.make_user(name, catalog, device=device, vocabulary=vocabulary, progress=progress)
              for name in args.eval_users}
+    for earlier in args.include:
+        data = json.loads(Path(earlier).read_text(encoding="utf-8"))
+        if data.get("catalog") != catalog.name:
+            raise ValueError(f"{earlier} is a report on catalog {data.get('catalog')!r}, not {catalog.name!r}")
+        results += [EvalResult(**{**r, "ci95": [tuple(c) for c in r["ci95"]]}) for r in data["results"]
+                    if r["agent"] != "nearest-neighbour"]
+        training.update(data["training"])
     for eval_user, user in users.items():
         results.append(evaluate(NearestNeighbourAgent(), catalog, user, protocol, agent_name="nearest-neighbour",
                                 user_name=eval_user, device=str(device), vocabulary=vocabulary, progress=progress))
@@ -113,11 +123,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results.append(evaluate(agent, catalog, user, protocol, agent_name=name, user_name=eval_user,
                                         device=str(device), vocabulary=vocabulary, progress=progress))
 
+    results.sort(key=lambda r: r.agent != "nearest-neighbour")  # the baseline first, then in training order
     print(f"\n== Protocol: {results[0].episodes} test dialogs, {args.turns} turns, greedy; mean target rank "
           "percentile [95% interval] per turn")
     print(format_results(results))
-    print("\n== Training (2 CPU cores unless said): minutes, best epoch by the 512-dialog test subset at turn 2, "
-          "one iteration split into parts")
+    print("\n== Training (machine and threads: as the runs were made): minutes of training (evaluation excluded), "
+          "best epoch by the 512-dialog test subset at turn 2, one iteration's seconds split into parts")
     print(f"{'run':<32}{'epochs':>7}{'minutes':>9}{'best ep':>8}{'at min':>8}{'iter s':>8}{'rank+env':>9}"
           f"{'user':>7}{'network':>8}{'rollout':>8}")
     for name, s in training.items():
