@@ -2,11 +2,14 @@
 
     python -m benchmarks.knn                  # N = 10,000 and N = 1,000,000 items (about 3 minutes, 5 GB)
     python -m benchmarks.knn --quick          # N = 10,000 and N = 100,000, fewer repeats
+    python -m benchmarks.knn --catalog full   # also the SynthShoes train split's own features
+
+faiss is an optional extra (`pip install -e '.[faiss]'`; the dev extra has it).
 
 The search is the dialog manager's: 128 queries, k = 4, each row skipping 5 shown images, for
 every backend of `agents.index.NearestNeighbourIndex`. Items are random isotropic Gaussian vectors
-of D = 256, not the SynthShoes catalog (not built for this): such data has no clusters, the hardest
-case for IVF, so its recall here is a floor. Each query is an item plus noise, and its exclusions
+of D = 256 (no clusters: the hardest case for IVF, so its recall there is a floor) and, with
+`--catalog`, the catalog's own train features. Each query is an item plus noise, and its exclusions
 are its exact 5 nearest items (a dialog has shown its nearest images already), so they always bite.
 
 Backends are timed round-robin within each repeat, so load from other jobs on the shared machine
@@ -30,6 +33,7 @@ import torch
 
 from agents.index import NearestNeighbourIndex, default_nlist
 from benchmarks.throughput import machine_description
+from simulators import registry
 from simulators.cache import write_json
 
 DIM, QUERIES, K, EXCLUDED = 256, 128, 4, 5
@@ -48,11 +52,17 @@ def recall(found: torch.Tensor, exact: torch.Tensor) -> float:
     return float(hits.float().mean())
 
 
-def bench_size(n: int, nlist: int | None, nprobes: list[int], repeats: int, seed: int = 0) -> dict[str, Any]:
+def bench_size(n: int, nlist: int | None, nprobes: list[int], repeats: int, seed: int = 0,
+               items: np.ndarray | None = None, label: str = "random Gaussian") -> dict[str, Any]:
+    """One table: random Gaussian items of size n, or the given `items` (queries: items plus noise scaled to
+    each coordinate's spread)."""
     rng = np.random.default_rng(seed)
-    items = rng.standard_normal((n, DIM), dtype=np.float32)  # (N, D)
+    if items is None:
+        items = rng.standard_normal((n, DIM), dtype=np.float32)  # (N, D)
+    n, dim = items.shape
     anchors = rng.integers(0, n, QUERIES)
-    queries = torch.from_numpy(items[anchors] + rng.normal(0, QUERY_NOISE, (QUERIES, DIM)).astype(np.float32))
+    noise = rng.normal(0, QUERY_NOISE, (QUERIES, dim)) * items.std(axis=0)
+    queries = torch.from_numpy((items[anchors] + noise).astype(np.float32))
 
     indexes, build_s = {}, {}
     for backend in ("torch", "faiss-flat", "faiss-ivf"):
@@ -89,8 +99,8 @@ def bench_size(n: int, nlist: int | None, nprobes: list[int], repeats: int, seed
             "recall": recall(results[name][1], exact_ids),
             "excluded_returned": int((results[name][1][:, :, None] == exclude[:, None, :]).any(dim=2).sum()),
         }
-    return {"n_items": n, "dim": DIM, "queries": QUERIES, "k": K, "excluded_per_row": EXCLUDED,
-            "features": "random Gaussian", "nlist": ivf.nlist, "default_nlist": default_nlist(n),
+    return {"n_items": n, "dim": dim, "queries": QUERIES, "k": K, "excluded_per_row": EXCLUDED,
+            "features": label, "nlist": ivf.nlist, "default_nlist": default_nlist(n),
             "repeats": repeats, "rows": rows}
 
 
@@ -107,6 +117,8 @@ def print_table(report: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="N = 100,000 instead of 1,000,000; fewer repeats")
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default=None,
+                        help="also time the train split of this catalog's retrieval features (built if missing)")
     parser.add_argument("--out", default="results/knn.json")
     args = parser.parse_args(argv)
 
@@ -118,6 +130,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "sizes": [bench_size(10_000, None, [8, 32, 128], repeats=5 if args.quick else 15),
                   bench_size(large, 1024, [8, 32, 128], repeats=3)],
     }
+    if args.catalog:
+        catalog = registry.load_catalog(args.catalog)
+        features = np.ascontiguousarray(catalog.features[catalog.train_ids], dtype=np.float32)
+        report["sizes"].insert(1, bench_size(len(features), None, [8, 32, 128], repeats=5 if args.quick else 15,
+                                             items=features, label=f"{catalog.name} train split"))
     report["load_average_1min_after"] = os.getloadavg()[0]
     print(f"{report['machine']}; load average {report['load_average_1min_before']:.1f} before, "
           f"{report['load_average_1min_after']:.1f} after")
