@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     curves = Path(args.out).with_name("agents_curves.png")
     by_user = {u: [r for r in results if r.user == u] for u in args.eval_users}
     for u, rs in by_user.items():
-        plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), title=f"ShoeRetrieval-v0, test split, "
-                                                                               f"{u} user")
+        plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), zoom=(90, 100),
+                         title=f"ShoeRetrieval-v0, test split, {u} user")
     report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
                                                   f"{torch.get_num_threads()} torch threads, {device}",
               "results": [r.to_json() for r in results], "training": training,
