@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.training import TrainArgs, TrainingRun, command_line, frozen_copy
+from agents.training import Stopwatch, TrainArgs, TrainingRun, command_line, frozen_copy
 from agents.triplet_sl import triplet_loss
+from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 
 METHOD = "policy_improvement"
 ANCHORS = ("triplet", "squared")
@@ -74,28 +75,30 @@ class PolicyImprovementArgs(TrainArgs):
         return train(self, agent)
 
 
-def rollout_scores(run: TrainingRun, policy: torch.nn.Module, hidden: torch.Tensor, candidates: torch.Tensor,
-                   states: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
-    """(B, K) value of showing each candidate next in the dialogs `rows` of the env: the summed rank
-    percentiles of a greedy rollout of `policy` from the current turn to the last, in B x K forked
-    branches (the real dialogs are untouched)."""
+def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden: torch.Tensor,
+                   candidates: torch.Tensor, states: torch.Tensor, rows: np.ndarray,
+                   watch: Stopwatch | None = None) -> torch.Tensor:
+    """(B, K) value of showing each candidate next in the dialogs `rows` of `env`: the summed rank
+    percentiles of a greedy rollout of `policy` (from its dialog state `hidden`, (B, H)) from the
+    current turn to the env's last, in B x K forked branches (the real dialogs are untouched). A
+    branch that shows the target earns 1 for every turn it did not need."""
     b, k = candidates.shape
-    device = run.device
-    with run.watch("rollout_env"):
+    device = hidden.device
+    watch = watch or Stopwatch()
+    with watch("rollout_env"):
         queries = states.detach().cpu().numpy()[:, None, :].repeat(k, axis=1)
-        branches = run.env.fork(candidates.cpu().numpy(), queries=queries, env_indices=rows)
+        branches = env.fork(candidates.cpu().numpy(), queries=queries, env_indices=rows)
     score = np.zeros(b * k)
     h = hidden.detach().repeat_interleave(k, dim=0)  # (B*K, H)
     while not branches.done.all():
-        with run.watch("rollout_network"), torch.no_grad():
+        with watch("rollout_network"), torch.no_grad():
             obs = branches.observation()
             query, h = policy.step(torch.as_tensor(obs["candidate_features"], device=device),
                                    torch.as_tensor(obs["feedback"], device=device), h)
-        with run.watch("rollout_env"):
+        with watch("rollout_env"):
             reward, _, _ = branches.step(queries=query.cpu().numpy())
         score += reward
-    # A branch that showed the target is over: it earns 1 for each turn it did not need.
-    score += np.where(branches.terminated, np.maximum(run.args.max_turns - branches.core.turn, 0), 0)
+    score += np.where(branches.terminated, np.maximum(branches.core.max_turns - branches.core.turn, 0), 0)
     return torch.as_tensor(score.reshape(b, k), dtype=torch.float32, device=device)
 
 
@@ -137,8 +140,8 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
             scores = torch.zeros(candidates.shape, device=device)
             if len(rows):
                 rows_t = torch.as_tensor(rows, device=device)
-                scores[rows_t] = rollout_scores(run, policy, rollout_hidden[rows_t], candidates[rows_t],
-                                                state[rows_t], rows)  # (B, K)
+                scores[rows_t] = rollout_scores(run.env, policy, rollout_hidden[rows_t], candidates[rows_t],
+                                                state[rows_t], rows, watch)  # (B, K)
             with watch("network"):
                 best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
                 best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
