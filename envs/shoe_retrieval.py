@@ -495,7 +495,9 @@ class ShoeRetrievalEnv(gym.Env):
     next-step autoreset, and the same trajectories as `SyncVectorEnv` for the same seeds.
 
     ## Version History
-    - v0: initial release.
+    - v0: initial release. Since added without changing any trajectory: `fork` (batched
+      what-if rollouts), a `User` and a `Vocabulary` as typed arguments; `what_if` and `fork` now
+      refuse a dialog that has ended instead of answering for it.
 
     >>> import gymnasium as gym, envs
     >>> env = gym.make("envs:ShoeRetrieval-v0", catalog="tiny", action_type="candidate")
