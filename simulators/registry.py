@@ -5,6 +5,13 @@
     vocabulary = registry.load_vocabulary(catalog)          # the catalog's one vocabulary
     user = registry.make_user("grammar", catalog)           # any of registry.USER_NAMES
 
+Users by name: "captioner" (the trained relative captioner, the paper's user model), "grammar" (the caption
+grammar, the human proxy), "attributes-N" (N of the ten relative attributes, "more shiny less pointy",
+spoken from the catalog's true attribute scores: the oracle) and "attributes-N-handcrafted" /
+"attributes-N-deep" (the same feedback spoken from attribute values estimated from hand-crafted image
+features or from the CNN features, as the paper's attribute baselines did; see
+`simulators.catalog.estimators`), with N in 1, 3, 10.
+
 It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
 built from explicit arguments and never looks a name up.
 """
@@ -20,6 +27,7 @@ import torch
 from simulators.cache import ArtifactCache
 from simulators.captioner.user import CaptionerUser, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
 from simulators.users import ATTRIBUTE_COUNTS, ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
@@ -28,8 +36,11 @@ from simulators.world import CorpusConfig, load_corpus
 CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
 """Names `load_catalog` knows: "full" is the protocol's SynthShoes (14,658 items), "tiny" a 64-item test catalog."""
 
-USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS))
-"""Names `make_user` knows; "captioner" (the trained relative captioner) is the environment's default."""
+USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS),
+                               *(f"attributes-{n}-{kind}" for kind in ESTIMATOR_KINDS for n in ATTRIBUTE_COUNTS))
+"""Names `make_user` knows; "captioner" (the trained relative captioner) is the environment's default.
+"attributes-N" speaks from the true attribute scores (the oracle), "attributes-N-handcrafted" and
+"attributes-N-deep" from estimated ones; all say the same words."""
 
 VOCABULARY_VERSION = 2
 """Bumped when the rule that builds the one vocabulary changes (2: one vocabulary for env, captioner and agents)."""
@@ -92,7 +103,8 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
 
     "captioner" is the trained relative captioner (trained and cached on first use with a progress
     bar; `device` is where it decodes; it speaks the catalog's one vocabulary). "grammar" needs a
-    catalog with generative parameters; "attributes-N" reads the catalog's attribute scores.
+    catalog with generative parameters; "attributes-N" reads the catalog's true attribute scores (the oracle);
+    "attributes-N-handcrafted" and "attributes-N-deep" read estimated scores (fitted and cached on first use).
     """
     if name == "captioner":
         if not isinstance(catalog, Catalog):
@@ -105,6 +117,11 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         return GrammarUser(catalog.params, seed)
     if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
         return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
+    count, _, kind = name.removeprefix("attributes-").partition("-")
+    if name.startswith("attributes-") and count.isdigit() and kind in ESTIMATOR_KINDS:
+        if not isinstance(catalog, Catalog):
+            raise ValueError(f"the {name} user needs a Catalog to estimate attributes from")
+        return AttributeUser(load_attribute_estimates(catalog, kind, cache), int(count), seed)
     raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")
 
 
