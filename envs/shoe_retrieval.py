@@ -476,7 +476,9 @@ class ShoeRetrievalEnv(gym.Env):
     captioner, trained and cached on first use with a progress bar, minutes on a CPU;
     `python -m simulators.build captioner` builds it ahead of time; a tiny model on catalogs
     under 1,000 items), "grammar" (the caption grammar that wrote the corpus: always true),
-    "attributes-1", "attributes-3", "attributes-10" or a user object. `device` ("cpu", "cuda",
+    "attributes-1", "attributes-3", "attributes-10" (relative-attribute feedback from the true
+    scores), the same with "-handcrafted" or "-deep" (from estimated scores), any name in
+    `simulators.registry.USER_NAMES`, or a user object. `device` ("cpu", "cuda",
     "auto") is where the ranking and the captioner run. `vocabulary` overrides the tokenizer's
     vocabulary.
 
