@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.training import Stopwatch, TrainArgs, TrainingRun, command_line, frozen_copy
+from agents.training import FineTuneArgs, Stopwatch, TrainingRun, command_line, frozen_copy
 from agents.triplet_sl import triplet_loss
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 
@@ -38,17 +38,11 @@ ANCHORS = ("triplet", "squared")
 
 
 @dataclass(frozen=True)
-class PolicyImprovementArgs(TrainArgs):
+class PolicyImprovementArgs(FineTuneArgs):
     """Policy improvement with rollouts (the paper's: top-4, 5 negatives, temperature 0.2, Adam 1e-4, batch 128)."""
 
-    lr: float = 1e-4
-    """Adam learning rate."""
     epochs: int = 3
     """Passes over the train split's targets."""
-    init: str = ""
-    """Checkpoint to start from (default: runs/triplet_sl-<user>-s<seed>/checkpoint)."""
-    top_k: int = 4
-    """Candidates rolled out per turn: the K nearest unseen images to s_t."""
     negatives: int = 5
     """Random images the best candidate is contrasted with in the cross-entropy."""
     contrast_candidates: bool = True
@@ -64,9 +58,6 @@ class PolicyImprovementArgs(TrainArgs):
     """Weight of the anchor term."""
     margin: float = 0.1
     """Triplet margin of the "triplet" anchor (model units)."""
-    grad_clip: float = 10.0
-    """Clip the gradient's global norm to this."""
-
     def __post_init__(self) -> None:
         if self.anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {self.anchor!r}")
@@ -104,8 +95,7 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
 
 def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
-    init = args.init or str(run.run_dir.parent / f"triplet_sl-{args.user}-s{args.seed}" / "checkpoint")
-    agent, optimizer = run.start(agent, init=init, lr=args.lr)
+    agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr)
     model, device, watch = agent.model, run.device, run.watch
     features, scale = run.features, model.feature_scale
     frozen: dict[str, Any] = {}

@@ -20,27 +20,19 @@ import numpy as np
 import torch
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.training import TrainArgs, TrainingRun, command_line
+from agents.training import FineTuneArgs, TrainingRun, command_line
 
 METHOD = "scst"
 
 
 @dataclass(frozen=True)
-class SCSTArgs(TrainArgs):
+class SCSTArgs(FineTuneArgs):
     """Self-critical sequence training (the paper's RL baseline; Adam 1e-4)."""
 
-    lr: float = 1e-4
-    """Adam learning rate."""
     epochs: int = 5
     """Passes over the train split's targets."""
-    init: str = ""
-    """Checkpoint to start from (default: runs/triplet_sl-<user>-s<seed>/checkpoint)."""
-    top_k: int = 4
-    """Candidates the generator samples among (the K nearest unseen images)."""
     temperature: float = 0.2
     """Softmax temperature of the candidate generator over negative distances (model units) while sampling."""
-    grad_clip: float = 10.0
-    """Clip the gradient's global norm to this."""
 
     def train(self, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
         return train(self, agent)
@@ -48,8 +40,7 @@ class SCSTArgs(TrainArgs):
 
 def train(args: SCSTArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD, copies=2)
-    init = args.init or str(run.run_dir.parent / f"triplet_sl-{args.user}-s{args.seed}" / "checkpoint")
-    agent, optimizer = run.start(agent, init=init, lr=args.lr)
+    agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr)
     model, device, watch = agent.model, run.device, run.watch
 
     def iteration(epoch: int, index: int, batch: tuple[np.ndarray, np.ndarray, int],

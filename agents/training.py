@@ -77,6 +77,24 @@ class TrainArgs:
     """Show a progress bar."""
 
 
+@dataclass(frozen=True)
+class FineTuneArgs(TrainArgs):
+    """Arguments of the methods that start from the triplet-SL manager (RL-SCST, policy improvement)."""
+
+    lr: float = 1e-4
+    """Adam learning rate."""
+    init: str = ""
+    """Checkpoint to start from (default: the SL run of the same user and seed, runs/triplet_sl-<user>-s<seed>)."""
+    top_k: int = 4
+    """Candidates per turn: the K nearest unseen images to s_t."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this."""
+
+    def init_checkpoint(self, run_dir: Path) -> str:
+        """`init`, or the SL run's checkpoint beside `run_dir`."""
+        return self.init or str(run_dir.parent / f"triplet_sl-{self.user}-s{self.seed}" / "checkpoint")
+
+
 def parse_args(cls: type, argv: list[str] | None, description: str) -> Any:
     """A method's argument dataclass from the command line (every field a flag, `--help` lists the defaults)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
