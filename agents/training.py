@@ -173,7 +173,9 @@ class TrainingRun:
             num_envs=copies * self.batch_size, catalog=self.catalog, split="train",
             user=TimedUser(self.user, self.watch), vocabulary=self.vocabulary, action_type="query_and_candidate",
             max_turns=args.max_turns, device=str(self.device), privileged=True)
-        self.features = torch.as_tensor(self.env.core.features, device=self.device)  # (N_train, D)
+        self.n_items = n_train
+        self.features = torch.as_tensor(np.ascontiguousarray(self.catalog.features[self.catalog.train_ids]),
+                                        dtype=torch.float32, device=self.device)  # (N_train, D), the env's positions
         self.run_dir = Path(args.run_dir or f"runs/{method}-{args.user}-s{args.seed}")
         self.checkpoint_dir = self.run_dir / "checkpoint"
         self.state = RunState()
@@ -194,7 +196,7 @@ class TrainingRun:
         """The epoch's dialogs: (targets, first images, env seed) per batch; every train item a target once
         (the last partial batch dropped), in a seeded order, with seeded first images."""
         rng = self.epoch_rng(epoch, "dialogs")
-        n = self.env.core.n
+        n = self.n_items
         order = rng.permutation(n)
         firsts = (order + rng.integers(1, n, size=n)) % n
         count = n // self.batch_size
@@ -211,7 +213,7 @@ class TrainingRun:
                                                   "first_candidate": np.tile(firsts, reps)})
 
     def random_items(self, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-        return torch.randint(0, self.env.core.n, shape, generator=gen, device=self.device)
+        return torch.randint(0, self.n_items, shape, generator=gen, device=self.device)
 
     # ---- agent, optimiser, checkpoints -----------------------------------------------------------
     def start(self, agent: DialogManagerAgent | None, init: str, lr: float,
