@@ -241,14 +241,14 @@ class DialogManagerAgent(Agent):
 
     def sample_candidates(self, state: torch.Tensor, candidates: torch.Tensor,
                           generator: torch.Generator | None = None,
-                          greedy: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """(chosen split positions (B,), log-probability of each choice (B,)) among `candidates` (B, K)."""
+                          temperature: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(chosen split positions (B,), log-probability of each choice (B,)) sampled among `candidates` (B, K)
+        from the generator's softmax (at `temperature` instead of the model's, when given)."""
         logits = self.model.candidate_logits(state, self.features[candidates])  # (B, K)
+        if temperature is not None:
+            logits = logits * (self.config.temperature / temperature)
         log_probs = F.log_softmax(logits, dim=1)
-        if greedy:
-            pick = torch.zeros(len(candidates), dtype=torch.long, device=candidates.device)
-        else:
-            pick = torch.multinomial(log_probs.detach().exp(), 1, generator=generator)[:, 0]
+        pick = torch.multinomial(log_probs.detach().exp(), 1, generator=generator)[:, 0]
         chosen = candidates.gather(1, pick[:, None])[:, 0]
         return chosen, log_probs.gather(1, pick[:, None])[:, 0]
 

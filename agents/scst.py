@@ -61,12 +61,10 @@ def train(args: SCSTArgs, agent: DialogManagerAgent | None = None) -> DialogMana
                 tokens = torch.as_tensor(obs["feedback"], device=device)
                 state, hidden = model.step(image, tokens, hidden)  # (2B, D)
                 candidates = agent.topk_candidates(state, shown, k=args.top_k)
-                logits = model.candidate_logits(state[:b], agent.features[candidates[:b]])
-                log_probs = torch.log_softmax(logits * (model.config.temperature / args.temperature), dim=1)
-                pick = torch.multinomial(log_probs.detach().exp(), 1, generator=gen)  # (B, 1)
-                sampled = candidates[:b].gather(1, pick)[:, 0]
-                chosen = torch.cat([sampled, candidates[b:, 0]])
-                log_prob = log_prob + log_probs.gather(1, pick)[:, 0] * torch.as_tensor(alive[:b], device=device)
+                sampled, sampled_log_prob = agent.sample_candidates(state[:b], candidates[:b], generator=gen,
+                                                                    temperature=args.temperature)
+                chosen = torch.cat([sampled, candidates[b:, 0]])  # greedy rows: the nearest
+                log_prob = log_prob + sampled_log_prob * torch.as_tensor(alive[:b], device=device)
             with watch("env"):
                 obs, reward, terminated, _, _ = run.env.step(
                     {"query": state.detach().cpu().numpy(), "candidate": chosen.cpu().numpy()})
