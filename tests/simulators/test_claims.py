@@ -1,9 +1,6 @@
-import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulators.catalog.params import sample_params
 from simulators.language.claims import (
     CLAIMS,
     PHRASE_INVENTORY,
@@ -15,17 +12,6 @@ from simulators.language.claims import (
     parse_claims,
     true_claims,
 )
-
-
-@pytest.fixture(scope="module")
-def params():
-    return sample_params(400, seed=0)
-
-
-@pytest.fixture(scope="module")
-def pairs():
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 400, 600), rng.integers(0, 400, 600)
 
 
 def test_every_phrasing_parses_back_to_its_own_claim():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from simulators.catalog.params import CATEGORIES, sample_params
+from simulators.catalog.params import CATEGORIES
 from simulators.language.claims import CLAIMS, SAME_ITEM_PHRASE, Claim, claim_holds, claim_matrices, parse_claims
 from simulators.language.grammar import (
     CaptionGrammar,
@@ -13,17 +13,6 @@ from simulators.language.grammar import (
     _Union,
 )
 from simulators.language.vocab import tokenize
-
-
-@pytest.fixture(scope="module")
-def params():
-    return sample_params(400, seed=0)
-
-
-@pytest.fixture(scope="module")
-def pairs():
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 400, 600), rng.integers(0, 400, 600)
 
 
 def test_generated_captions_are_true_and_parse_back(params, pairs):
