@@ -133,10 +133,12 @@ class TimedUser:
 
     def __init__(self, user: Any, watch: Stopwatch):
         self.user, self.watch = user, watch
+        self.compares_with_previous = getattr(user, "compares_with_previous", False)
 
-    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray, rngs: Any = None) -> list[str]:
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray, rngs: Any = None,
+                 **context: Any) -> list[str]:
         with self.watch("user"):
-            return self.user.describe(target_ids, candidate_ids, rngs=rngs)
+            return self.user.describe(target_ids, candidate_ids, rngs=rngs, **context)
 
     def reset(self, seed: int) -> None:
         self.user.reset(seed)

@@ -10,7 +10,8 @@ grammar, the human proxy), "attributes-N" (N of the ten relative attributes, "mo
 spoken from the catalog's true attribute scores: the oracle) and "attributes-N-handcrafted" /
 "attributes-N-deep" (the same feedback spoken from attribute values estimated from hand-crafted image
 features or from the CNN features, as the paper's attribute baselines did; see
-`simulators.catalog.estimators`), with N in 1, 3, 10.
+`simulators.catalog.estimators`), with N in 1, 3, 10, and "relevance" (binary relevance: "more like
+this" / "less like this", whether the image on show is closer to the target than the one before it).
 
 It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
 built from explicit arguments and never looks a name up.
@@ -30,17 +31,27 @@ from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
-from simulators.users import ATTRIBUTE_COUNTS, ATTRIBUTE_FEEDBACK_WORDS, AttributeUser, GrammarUser, User
+from simulators.users import (
+    ATTRIBUTE_COUNTS,
+    ATTRIBUTE_FEEDBACK_WORDS,
+    RELEVANCE_FEEDBACK_WORDS,
+    AttributeUser,
+    GrammarUser,
+    RelevanceUser,
+    User,
+)
 from simulators.world import CorpusConfig, load_corpus
 
 CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
 """Names `load_catalog` knows: "full" is the protocol's SynthShoes (14,658 items), "tiny" a 64-item test catalog."""
 
 USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS),
-                               *(f"attributes-{n}-{kind}" for kind in ESTIMATOR_KINDS for n in ATTRIBUTE_COUNTS))
+                               *(f"attributes-{n}-{kind}" for kind in ESTIMATOR_KINDS for n in ATTRIBUTE_COUNTS),
+                               "relevance")
 """Names `make_user` knows; "captioner" (the trained relative captioner) is the environment's default.
 "attributes-N" speaks from the true attribute scores (the oracle), "attributes-N-handcrafted" and
-"attributes-N-deep" from estimated ones; all say the same words."""
+"attributes-N-deep" from estimated ones; all say the same words. "relevance" answers "more like this" or
+"less like this" (closer to the target than the previous image, in the retrieval space)."""
 
 VOCABULARY_VERSION = 2
 """Bumped when the rule that builds the one vocabulary changes (2: one vocabulary for env, captioner and agents)."""
@@ -70,7 +81,7 @@ def load_catalog(catalog: Catalog | CatalogConfig | str = "full", device: str | 
 
 def user_words() -> frozenset[str]:
     """Every word a built-in user can say (the captioner writes only words of the vocabulary it was trained with)."""
-    return GRAMMAR_WORDS | ATTRIBUTE_FEEDBACK_WORDS
+    return GRAMMAR_WORDS | ATTRIBUTE_FEEDBACK_WORDS | RELEVANCE_FEEDBACK_WORDS
 
 
 def load_vocabulary(catalog: Catalog, cache: ArtifactCache | None = None) -> Vocabulary:
@@ -104,7 +115,8 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
     "captioner" is the trained relative captioner (trained and cached on first use with a progress
     bar; `device` is where it decodes; it speaks the catalog's one vocabulary). "grammar" needs a
     catalog with generative parameters; "attributes-N" reads the catalog's true attribute scores (the oracle);
-    "attributes-N-handcrafted" and "attributes-N-deep" read estimated scores (fitted and cached on first use).
+    "attributes-N-handcrafted" and "attributes-N-deep" read estimated scores (fitted and cached on first use);
+    "relevance" compares distances in the catalog's retrieval space.
     """
     if name == "captioner":
         if not isinstance(catalog, Catalog):
@@ -115,6 +127,8 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         if getattr(catalog, "params", None) is None:
             raise ValueError("the grammar user needs a catalog with generative parameters")
         return GrammarUser(catalog.params, seed)
+    if name == "relevance":
+        return RelevanceUser(catalog.features, seed)
     if name.startswith("attributes-") and name.removeprefix("attributes-").isdigit():
         return AttributeUser(catalog.attributes, int(name.removeprefix("attributes-")), seed)
     count, _, kind = name.removeprefix("attributes-").partition("-")

@@ -9,6 +9,8 @@ user answers the fixed phrase SAME_ITEM_PHRASE.
 
 - `GrammarUser`: relative captions from the caption grammar (the human proxy).
 - `AttributeUser`: WhittleSearch-style relative-attribute feedback ("more shiny less pointy").
+- `RelevanceUser`: binary relevance ("more like this" / "less like this"): whether the image on show
+  is closer to the target than the image shown before it.
 - `simulators.captioner.CaptionerUser`: the trained relative captioner (the paper's user model).
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -33,7 +35,14 @@ ATTRIBUTE_FEEDBACK_WORDS: frozenset[str] = frozenset(
 
 
 class User(ABC):
-    """A simulated shopper: batched relative feedback about shown images."""
+    """A simulated shopper: batched relative feedback about shown images.
+
+    A user whose answer depends on the image shown before the current one sets the class attribute
+    `compares_with_previous = True`; the environment then calls `describe(..., previous_ids=...)`
+    with the catalog index of each dialog's previous image, or -1 on a dialog's first image.
+    """
+
+    compares_with_previous: ClassVar[bool] = False
 
     @abstractmethod
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
@@ -116,3 +125,77 @@ class AttributeUser(User):
         same = targets == candidates
         return [SAME_ITEM_PHRASE if same[row] else " ".join(phrases[a][s] for a, s in zip(attrs, signs, strict=True))
                 for row, (attrs, signs) in enumerate(zip(chosen.tolist(), picked.tolist(), strict=True))]
+
+
+RELEVANCE_FEEDBACK_WORDS: frozenset[str] = frozenset({"more", "less", "like", "this", *SAME_ITEM_PHRASE.split()})
+"""Every word a RelevanceUser can say."""
+MORE_LIKE_THIS, LESS_LIKE_THIS = "more like this", "less like this"
+
+
+class RelevanceUser(User):
+    """Binary relevance feedback, the first channel of the paper's figure 1.
+
+    The user answers "more like this" when the image on show is closer to the target than the image
+    shown before it, and "less like this" otherwise, closeness being the Euclidean distance in the
+    retrieval space `features` (N, D), the space the environment ranks in: "more like this" means
+    that showing this image brought the target nearer. On a dialog's first image there is nothing
+    before it; the user then compares with a typical image: "more like this" when the image is
+    closer to the target than `reference_distance`, the median distance between two catalog items
+    (estimated once from 4,096 seeded random pairs unless given). The answer is deterministic; the
+    generators are accepted (and checked) for the interface's sake.
+    """
+
+    compares_with_previous: ClassVar[bool] = True
+
+    def __init__(self, features: np.ndarray, seed: int = 0, reference_distance: float | None = None):
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or len(features) < 2:
+            raise ValueError(f"features must be (N, D) with N >= 2, got {features.shape}")
+        if not np.isfinite(features).all():
+            raise ValueError("features contain NaN or infinite values")
+        self.features = features
+        self.n_items = len(features)
+        if reference_distance is None:
+            rng = make_rng(0, "users", "relevance", "reference")
+            a, b = rng.integers(self.n_items, size=(2, 4096))
+            keep = a != b
+            reference_distance = float(np.median(self.distances(a[keep], b[keep])))
+        if not reference_distance > 0:
+            raise ValueError(f"reference_distance must be positive, got {reference_distance}")
+        self.reference_distance = float(reference_distance)
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "relevance")  # unused: the answers are deterministic
+
+    def distances(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Retrieval-space distance between items a[i] and b[i]."""
+        return np.linalg.norm(self.features[a] - self.features[b], axis=1)
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None,
+                 previous_ids: np.ndarray | None = None) -> list[str]:
+        """`previous_ids[b]`: the image shown before candidate_ids[b] (-1 or None: the dialog's first image)."""
+        targets, candidates = check_pairs(target_ids, candidate_ids, rngs, self.n_items)
+        if previous_ids is None:
+            previous = np.full(len(targets), -1, dtype=np.int64)
+        else:
+            previous = np.asarray(previous_ids, dtype=np.int64).reshape(-1)
+            if len(previous) != len(targets):
+                raise ValueError(f"got {len(previous)} previous images for {len(targets)} rows")
+            if len(previous) and (previous.min() < -1 or previous.max() >= self.n_items):
+                raise ValueError(f"previous ids must be catalog indices in [0, {self.n_items}) or -1 (none), got "
+                                 f"range [{previous.min()}, {previous.max()}]")
+        if len(targets) == 0:
+            return []
+        closer = self.distances(targets, candidates) < self.reference(targets, previous)
+        return [SAME_ITEM_PHRASE if t == c else (MORE_LIKE_THIS if near else LESS_LIKE_THIS)
+                for t, c, near in zip(targets.tolist(), candidates.tolist(), closer.tolist(), strict=True)]
+
+    def reference(self, targets: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """The distance each shown image is compared with: the previous image's, else `reference_distance`."""
+        has = previous >= 0
+        out = np.full(len(targets), self.reference_distance, dtype=np.float32)
+        if has.any():
+            out[has] = self.distances(targets[has], previous[has])
+        return out
