@@ -1,7 +1,12 @@
 """The fixed evaluation protocol (DESIGN.md section 5).
 
-Every item of the split is the target exactly once, the first image is seeded, dialogs last
-`max_turns` turns (10 in the protocol), agents act greedily. Metrics at each turn t = 0..T:
+Every item of the split is the target exactly once, dialogs last `max_turns` turns (10 in the
+protocol), agents act greedily. The dialogs themselves (each target's first image and the seed of
+its user's generator) are frozen: a versioned file per catalog shipped in `benchmarks/frozen/`,
+checked against its sha256 on every read, so every agent on every machine faces the same dialogs.
+Every result carries PROTOCOL_VERSION; changing a frozen file means bumping it. For a catalog or
+split without a frozen file the dialogs are drawn from `ProtocolConfig.seed` and the result's
+protocol reads "<version>-generated". Metrics at each turn t = 0..T:
 mean target rank percentile (the paper's Fig. 4), Recall@1/10/50 and success (target shown by
 turn t), with 95% bootstrap confidence intervals. Once the target has been shown the dialog is
 over and counts as rank 0 for the remaining turns. The env's action type is the agent's: read
@@ -10,6 +15,9 @@ from its `action_space` (Stable-Baselines3 models) or its `action_type` (`agents
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,11 +29,82 @@ from gymnasium import spaces
 from envs.evaluation import protocol_first_candidates, run_dialogs
 from envs.ranking import rank_percentile
 from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalVectorEnv
+from simulators import registry
 from simulators.cache import write_json
 from simulators.catalog.catalog import Catalog
 from simulators.seeding import make_rng
 
 RECALL_AT = (1, 10, 50)
+
+PROTOCOL_VERSION = "1"
+"""The protocol's version, in every result; bumped when a frozen dialog file or a rule of the protocol changes."""
+FROZEN_DIR = Path(__file__).with_name("frozen")
+FROZEN_SHA256 = {
+    "protocol-1-synthshoes-e2c75fdbbb85ea30-test.json":  # the full catalog ("full")
+        "2a148b7735b421c6dabde72c1ebe3bf87c48d7d157f400f00de9f111504ecf17",
+    "protocol-1-synthshoes-1f0a745787d85781-test.json":  # the 64-item test catalog ("tiny")
+        "21aa308088673c42feb80d5bbeca0315df4b4f1b8b6a4075812d0203ffda6e41",
+}
+"""sha256 of every shipped frozen dialog file: a file that does not match is refused."""
+
+
+class FrozenDialogsError(ValueError):
+    """A frozen dialog file is missing its checksum, fails it, or does not fit the catalog."""
+
+
+@dataclass(frozen=True)
+class FrozenDialogs:
+    """The protocol's dialogs for one catalog split: dialog i has target i (a split position), first image
+    `first_candidates[i]`, and its user's generator seeded with `user_seeds[i]`."""
+
+    catalog: str
+    split: str
+    first_candidates: np.ndarray
+    user_seeds: np.ndarray
+    version: str
+    sha256: str
+
+
+def frozen_dialogs_path(catalog_name: str, split: str = "test", version: str = PROTOCOL_VERSION) -> Path:
+    return FROZEN_DIR / f"protocol-{version}-{catalog_name}-{split}.json"
+
+
+def load_frozen_dialogs(catalog: Catalog, split: str = "test") -> FrozenDialogs | None:
+    """The frozen dialogs of `catalog`'s split (None when the catalog has none), verified against FROZEN_SHA256."""
+    path = frozen_dialogs_path(catalog.name, split)
+    if not path.is_file():
+        return None
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    expected = FROZEN_SHA256.get(path.name)
+    if not expected:
+        raise FrozenDialogsError(f"{path} has no checksum in benchmarks.protocol.FROZEN_SHA256 (sha256 {sha})")
+    if sha != expected:
+        raise FrozenDialogsError(f"{path} has been changed: sha256 {sha[:16]}..., protocol {PROTOCOL_VERSION} expects "
+                                 f"{expected[:16]}...; restore the shipped file, or bump PROTOCOL_VERSION and freeze "
+                                 "new dialogs (python -m benchmarks.protocol --freeze)")
+    data = json.loads(raw)
+    n = len(catalog.split_ids(split))
+    first, seeds = np.asarray(data["first_candidates"], np.int64), np.asarray(data["user_seeds"], np.int64)
+    if (data.get("protocol_version") != PROTOCOL_VERSION or data.get("catalog") != catalog.name
+            or data.get("split") != split or first.shape != (n,) or seeds.shape != (n,)
+            or (first == np.arange(n)).any() or first.min() < 0 or first.max() >= n):
+        raise FrozenDialogsError(f"{path} does not describe protocol {PROTOCOL_VERSION} dialogs for the {n} {split} "
+                                 f"items of {catalog.name}")
+    return FrozenDialogs(catalog.name, split, first, seeds, PROTOCOL_VERSION, sha)
+
+
+def freeze_dialogs(catalog: Catalog, split: str = "test", seed: int = 0) -> tuple[Path, str]:
+    """Write the frozen dialog file of a catalog split (a maintainer's step; paste its sha256 into FROZEN_SHA256).
+
+    First images are `protocol_first_candidates(n, seed)`; user seeds are seed + i."""
+    n = len(catalog.split_ids(split))
+    data = {"protocol_version": PROTOCOL_VERSION, "catalog": catalog.name, "split": split, "n_items": n,
+            "first_candidates": protocol_first_candidates(n, seed).tolist(),
+            "user_seeds": (seed + np.arange(n)).tolist()}
+    path = frozen_dialogs_path(catalog.name, split)
+    write_json(data, path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -55,6 +134,8 @@ class EvalResult:
     success: list[float]
     seconds: float
     config: dict[str, Any] = field(default_factory=dict)
+    protocol: str = PROTOCOL_VERSION
+    """The protocol version the dialogs came from ("<version>-generated" when not frozen)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,14 +186,20 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
     action_type = action_type_of(agent)
     n_items = len(catalog.split_ids(config.split))
     targets = np.arange(n_items)
+    frozen = load_frozen_dialogs(catalog, config.split)
+    if frozen is not None:
+        first, seeds, protocol = frozen.first_candidates, frozen.user_seeds, frozen.version
+    else:
+        first, seeds = protocol_first_candidates(n_items, config.seed), config.seed
+        protocol = f"{PROTOCOL_VERSION}-generated"
     num_envs = min(config.num_envs, n_items)
     env = ShoeRetrievalVectorEnv(num_envs=num_envs, catalog=catalog, split=config.split, user=user,
                                  action_type=action_type, max_turns=config.max_turns, device=device,
                                  vocabulary=vocabulary)
     try:
         _check_spaces(agent, env, config)
-        ranks = run_dialogs(agent, env, targets, protocol_first_candidates(n_items, config.seed), config.seed,
-                            config.max_turns, progress=progress, desc=f"eval {agent_name or type(agent).__name__}")
+        ranks = run_dialogs(agent, env, targets, first, seeds, config.max_turns, progress=progress,
+                            desc=f"eval {agent_name or type(agent).__name__}")
     finally:
         env.close()
     percentile = rank_percentile(ranks, n_items)  # (episodes, T + 1)
@@ -128,6 +215,7 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
         success=[float(v) for v in (ranks == 0).mean(axis=0)],
         seconds=round(time.perf_counter() - t0, 2),
         config=asdict(config),
+        protocol=protocol,
     )
 
 
@@ -195,3 +283,20 @@ def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None
 
 def save_results(results: list[EvalResult], path: str | Path) -> Path:
     return write_json([r.to_json() for r in results], path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Maintainer's command: `python -m benchmarks.protocol --freeze --catalog full` writes a frozen dialog file."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--freeze", action="store_true", help="write the frozen dialogs of the catalog's split")
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args(argv)
+    if not args.freeze:
+        parser.error("nothing to do: pass --freeze")
+    path, sha = freeze_dialogs(registry.load_catalog(args.catalog), args.split)
+    print(f"wrote {path}\nsha256 {sha}: add it to FROZEN_SHA256 in benchmarks/protocol.py")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,18 +23,25 @@ def protocol_first_candidates(n: int, seed: int) -> np.ndarray:
 
 
 def run_dialogs(agent: Any, env: ShoeRetrievalVectorEnv, targets: np.ndarray, first_candidates: np.ndarray,
-                seed: int, max_turns: int, progress: bool = False, desc: str = "dialogs") -> np.ndarray:
+                seed: int | np.ndarray, max_turns: int, progress: bool = False, desc: str = "dialogs") -> np.ndarray:
     """(len(targets), max_turns + 1) target ranks per dialog and turn, the agent acting greedily.
 
-    Dialogs run `env.num_envs` at a time; batch b's users are seeded with `seed + b * num_envs`
-    (sub-env i with that plus i). Turn 0 is the first image. Once the target has been shown the
-    dialog is over and counts as rank 0 for the remaining turns. The env's `max_turns` must be at
-    least `max_turns`.
+    `seed`: one seed per dialog (an array like `targets`: dialog i's user generator is seeded with
+    seed[i]), or an int s standing for s + i. The results do not depend on `env.num_envs`, the
+    number of dialogs run side by side. Turn 0 is the first image. Once the target has been shown
+    the dialog is over and counts as rank 0 for the remaining turns. The env's `max_turns` must be
+    at least `max_turns`.
     """
     targets = np.asarray(targets, dtype=np.int64)
     first_candidates = np.asarray(first_candidates, dtype=np.int64)
     if targets.shape != first_candidates.shape or targets.ndim != 1:
         raise ValueError("targets and first_candidates must be 1-D arrays of the same length")
+    if np.ndim(seed) == 0:
+        seeds = int(seed) + np.arange(len(targets), dtype=np.int64)
+    else:
+        seeds = np.asarray(seed, dtype=np.int64)
+        if seeds.shape != targets.shape:
+            raise ValueError(f"got {seeds.shape} seeds for {targets.shape} dialogs")
     num_envs = env.num_envs
     ranks = np.zeros((len(targets), max_turns + 1), dtype=np.int64)
     reset_state = getattr(agent, "reset_state", None)
@@ -43,7 +50,8 @@ def run_dialogs(agent: Any, env: ShoeRetrievalVectorEnv, targets: np.ndarray, fi
         pad = num_envs - len(rows)
         batch_targets = np.concatenate([targets[rows], targets[rows[:1]].repeat(pad)])
         batch_first = np.concatenate([first_candidates[rows], first_candidates[rows[:1]].repeat(pad)])
-        obs, info = env.reset(seed=seed + start, options={"target": batch_targets, "first_candidate": batch_first})
+        batch_seeds = np.concatenate([seeds[rows], seeds[rows[:1]].repeat(pad)]).tolist()
+        obs, info = env.reset(seed=batch_seeds, options={"target": batch_targets, "first_candidate": batch_first})
         if callable(reset_state):
             reset_state()
         found = np.zeros(num_envs, dtype=bool)

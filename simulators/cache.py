@@ -67,6 +67,21 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def content_hash(path: str | Path) -> str:
+    """An artifact's identity: sha256 over its files' names and sha256s as its manifest lists them.
+
+    Unlike the manifest's own bytes it leaves out when and where the artifact was built, so two
+    builds with identical files have the same hash. The files are not re-hashed here: call it on an
+    artifact that was verified when loaded.
+    """
+    try:
+        files = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["files"]
+        listing = {name: entry["sha256"] for name, entry in files.items()}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CorruptArtifactError(f"artifact {path} has no readable {MANIFEST} ({err})") from None
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def _versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0], "numpy": np.__version__}
     torch = sys.modules.get("torch")

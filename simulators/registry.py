@@ -19,13 +19,15 @@ built from explicit arguments and never looks a name up.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from simulators.cache import ArtifactCache
+from simulators.cache import ArtifactCache, content_hash
 from simulators.captioner.user import CaptionerUser, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
@@ -139,5 +141,19 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
     raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")
 
 
+def user_fingerprint(user: User | Any) -> str:
+    """What a user's answers rest on, for results files: the captioner's artifact content hash, a hash of
+    the attribute values an attribute user speaks from, or the grammar's / the rule's version."""
+    if isinstance(user, CaptionerUser) and user.path is not None:
+        return f"captioner:{content_hash(user.path)[:16]}"
+    if isinstance(user, AttributeUser):
+        return f"attributes:{hashlib.sha256(np.ascontiguousarray(user.attributes).tobytes()).hexdigest()[:16]}"
+    if isinstance(user, GrammarUser):
+        return f"grammar:v{GRAMMAR_VERSION}"
+    if isinstance(user, RelevanceUser):
+        return f"relevance:{user.reference_distance:.6g}"
+    return f"{type(user).__module__}.{type(user).__qualname__}"
+
+
 __all__ = ["CATALOG_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog", "load_vocabulary",
-           "make_user", "user_words"]
+           "make_user", "user_fingerprint", "user_words"]

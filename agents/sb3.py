@@ -1,0 +1,165 @@
+"""Stable-Baselines3 on ShoeRetrieval-v0: train any SB3 algorithm, save it safely, evaluate it on the protocol.
+
+    env = split_free(ShoeRetrievalEnv(catalog="full", split="train", action_type="query"))
+    model = PPO("MultiInputPolicy", env, seed=0).learn(20_000)
+    save_sb3(model, "runs/ppo-captioner-s0/checkpoint")
+    agent = load_sb3("runs/ppo-captioner-s0/checkpoint")         # an Agent for benchmarks.protocol.evaluate
+
+Two things stand between an SB3 model trained on the train split and the protocol on the test
+split. The observation's "candidate" is an index into the split (Discrete(N)), so a model that
+reads it only fits the split it was trained on: `split_free` drops it, leaving the image's vector,
+the feedback tokens and the turn, which mean the same on either split; `SB3Agent` gives the model
+those keys of the protocol's observations. And SB3's own `.zip` files unpickle Python objects when
+loaded, which this project never does with a model file: `save_sb3` writes the policy's weights as
+safetensors and the algorithm's settings as JSON, and `load_sb3` rebuilds the algorithm on a
+stand-in env with those spaces and loads the weights into it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.wrappers import FilterObservation
+from safetensors.torch import load_file, save_file
+from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from agents.base import Agent, as_batch
+from simulators.cache import verify_artifact, write_artifact
+
+SPLIT_FREE_KEYS = ("candidate_features", "feedback", "turn")
+"""Observation keys that mean the same on every split (the candidate's index does not)."""
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {cls.__name__: cls for cls in (PPO, A2C, DQN, SAC, TD3)}
+KIND = "sb3-checkpoint"
+WEIGHTS, CONFIG = "policy.safetensors", "config.json"
+
+
+def split_free(env: gym.Env) -> gym.Env:
+    """The env without the split-bound "candidate" index in its observations (train here, evaluate anywhere)."""
+    return FilterObservation(env, list(SPLIT_FREE_KEYS))
+
+
+class SB3Agent(Agent):
+    """An SB3 model as a protocol agent: passes it the observation keys its policy was trained on.
+
+    `action_type` follows the model's action space ("query" for a Box, "candidate" for a Discrete);
+    the model's own `predict` does the rest, so recurrent state and `episode_start` pass through.
+    """
+
+    action_type = "query"  # replaced per instance below; the class default satisfies Agent's check
+
+    def __init__(self, model: BaseAlgorithm):
+        self.model = model
+        space = model.action_space
+        if isinstance(space, spaces.Box) and len(space.shape) == 1:
+            self.action_type = "query"
+        elif isinstance(space, spaces.Discrete):
+            self.action_type = "candidate"
+        else:
+            raise ValueError(f"the model's action space {space} is neither the env's query Box nor its Discrete")
+        obs_space = model.observation_space
+        self.keys = list(obs_space.spaces) if isinstance(obs_space, spaces.Dict) else None
+
+    def predict(self, observation: dict[str, Any], state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True) -> tuple[Any, Any]:
+        obs, single = as_batch(observation)
+        if self.keys is not None:
+            missing = [k for k in self.keys if k not in obs]
+            if missing:
+                raise ValueError(f"the model reads observation keys {missing} that the env does not give")
+            obs = {k: obs[k] for k in self.keys}
+        actions, state = self.model.predict(obs, state=state, episode_start=episode_start,
+                                            deterministic=deterministic)
+        actions = np.asarray(actions)
+        if self.action_type == "query":
+            actions = actions.astype(np.float32)
+        return (actions[0] if single else actions), state
+
+
+def _space_to_json(space: spaces.Space) -> dict[str, Any]:
+    if isinstance(space, spaces.Dict):
+        return {"type": "Dict", "spaces": {k: _space_to_json(v) for k, v in space.spaces.items()}}
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "low": space.low.tolist(), "high": space.high.tolist(), "shape": list(space.shape),
+                "dtype": str(space.dtype)}
+    raise ValueError(f"cannot save a model with a {type(space).__name__} space")
+
+
+def _space_from_json(data: dict[str, Any]) -> spaces.Space:
+    kind = data.get("type")
+    if kind == "Dict":
+        return spaces.Dict({k: _space_from_json(v) for k, v in data["spaces"].items()})
+    if kind == "Discrete":
+        return spaces.Discrete(int(data["n"]), start=int(data["start"]))
+    if kind == "Box":
+        dtype = np.dtype(data["dtype"])
+        return spaces.Box(np.asarray(data["low"], dtype=dtype), np.asarray(data["high"], dtype=dtype),
+                          shape=tuple(data["shape"]), dtype=dtype)
+    raise ValueError(f"unknown space type {kind!r} in the checkpoint's config")
+
+
+class _SpacesOnly(gym.Env):
+    """A stand-in env with the saved spaces, to rebuild an algorithm without the env it was trained on."""
+
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space):
+        self.observation_space, self.action_space = observation_space, action_space
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):  # pragma: no cover - never stepped
+        raise RuntimeError("a loaded SB3 checkpoint is for prediction; train it on a real env")
+
+    def step(self, action):  # pragma: no cover - never stepped
+        raise RuntimeError("a loaded SB3 checkpoint is for prediction; train it on a real env")
+
+
+def save_sb3(model: BaseAlgorithm, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write the model's policy weights (safetensors) and settings (JSON) as a verified artifact folder."""
+    name = type(model).__name__
+    if name not in ALGORITHMS:
+        raise ValueError(f"only {sorted(ALGORITHMS)} can be saved, got {name}")
+    kwargs = model.policy_kwargs or {}
+    try:
+        json.dumps(kwargs)
+    except TypeError:
+        raise ValueError(f"policy_kwargs {kwargs!r} are not plain JSON values; only those can be saved") from None
+    aliases = [alias for alias, cls in model.policy_aliases.items() if cls is type(model.policy)]
+    if not aliases:
+        raise ValueError(f"only {name}'s named policies ({sorted(model.policy_aliases)}) can be saved, not a custom "
+                         f"{type(model.policy).__name__}")
+    config = {"algorithm": name, "policy": aliases[0], "policy_kwargs": kwargs,
+              "observation_space": _space_to_json(model.observation_space),
+              "action_space": _space_to_json(model.action_space), "num_timesteps": int(model.num_timesteps),
+              "meta": meta or {}}
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.policy.state_dict().items()}
+
+    def write(staging: Path) -> dict[str, Any]:
+        save_file(weights, str(staging / WEIGHTS))
+        (staging / CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")
+        return {"algorithm": name, "num_timesteps": int(model.num_timesteps), **(meta or {})}
+
+    return write_artifact(path, KIND, {"algorithm": name}, write).path
+
+
+def load_sb3(path: str | Path, device: str = "cpu") -> SB3Agent:
+    """An SB3Agent from a `save_sb3` folder (verified; the weights are loaded without unpickling anything)."""
+    art = verify_artifact(Path(path), KIND)
+    config = json.loads(art.file(CONFIG).read_text(encoding="utf-8"))
+    algorithm = ALGORITHMS.get(config.get("algorithm"))
+    if algorithm is None:
+        raise ValueError(f"{path}: unknown algorithm {config.get('algorithm')!r}; known: {sorted(ALGORITHMS)}")
+    env = _SpacesOnly(_space_from_json(config["observation_space"]), _space_from_json(config["action_space"]))
+    model = algorithm(config["policy"], env, policy_kwargs=config["policy_kwargs"] or None, device=device)
+    state = load_file(str(art.file(WEIGHTS)), device=str(torch.device(device)))
+    try:
+        model.policy.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"{path}: the weights do not fit a {config['algorithm']} {config['policy']} ({err})") from None
+    model.num_timesteps = int(config.get("num_timesteps", 0))
+    return SB3Agent(model)
