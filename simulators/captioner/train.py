@@ -197,8 +197,13 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
         best_val, best_state, best_epoch, stale, steps = math.inf, None, -1, 0, 0
         history["initial_val_nll"] = evaluate_nll(model, spatial, val)
         steps_per_epoch = math.ceil(train.epoch_size(config.single_refs_per_epoch) / config.batch_size)
-        bar = tqdm(total=config.max_epochs * steps_per_epoch, desc="captioner", unit="batch", disable=not progress)
+        # Two bars that only promise what they know: epochs counted without a total (early stopping decides
+        # how many), with the best validation figure and how many more stale epochs end training; and the
+        # batches of the current epoch, whose total and ETA are exact.
+        epochs_bar = tqdm(total=None, desc="captioner epochs", unit="epoch", disable=not progress)
         for epoch in range(config.max_epochs):
+            bar = tqdm(total=steps_per_epoch, desc=f"captioner epoch {epoch + 1}", unit="batch", leave=False,
+                       disable=not progress)
             order = train.epoch_rows(order_rng, config.single_refs_per_epoch)
             running, seen = 0.0, 0
             for start in range(0, len(order), config.batch_size):
@@ -212,9 +217,10 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
                 seen += len(rows)
                 steps += 1
                 bar.update(1)
-                bar.set_postfix(epoch=epoch, loss=f"{running / seen:.2f}", best_val=f"{best_val:.2f}")
+                bar.set_postfix(loss=f"{running / seen:.2f}")
                 if max_steps is not None and steps >= max_steps:
                     break
+            bar.close()
             scheduler.step()
             val_nll = evaluate_nll(model, spatial, val)
             history["epochs"].append({"epoch": epoch, "train_nll": running / max(1, seen), "val_nll": val_nll,
@@ -223,9 +229,12 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
                 best_val, best_state, best_epoch, stale = val_nll, copy.deepcopy(model.state_dict()), epoch, 0
             else:
                 stale += 1
+            epochs_bar.update(1)
+            epochs_bar.set_postfix(val=f"{val_nll:.3f}", best=f"{best_val:.3f} (epoch {best_epoch + 1})",
+                                   stops_after=f"{config.patience - stale} more without improvement")
             if stale >= config.patience or (max_steps is not None and steps >= max_steps):
                 break
-        bar.close()
+        epochs_bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     history.update({"best_epoch": best_epoch, "best_val_nll": best_val, "steps": steps,
