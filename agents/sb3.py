@@ -18,6 +18,7 @@ stand-in env with those spaces and loads the weights into it.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,11 @@ from gymnasium.wrappers import FilterObservation
 from safetensors.torch import load_file, save_file
 from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
 
 from agents.base import Agent, as_batch
+from envs.shoe_retrieval import ShoeRetrievalEnv
 from simulators.cache import verify_artifact, write_artifact
 
 SPLIT_FREE_KEYS = ("candidate_features", "feedback", "turn")
@@ -163,3 +167,45 @@ def load_sb3(path: str | Path, device: str = "cpu") -> SB3Agent:
         raise ValueError(f"{path}: the weights do not fit a {config['algorithm']} {config['policy']} ({err})") from None
     model.num_timesteps = int(config.get("num_timesteps", 0))
     return SB3Agent(model)
+
+
+def train_ppo(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, timesteps: int, seed: int = 0,
+              device: str = "cpu", max_turns: int = 10, progress: bool = True) -> tuple[SB3Agent, float]:
+    """PPO (SB3's defaults, MultiInputPolicy) on the train split with query actions, saved to `run_dir/checkpoint`.
+
+    A finished run with at least `timesteps` steps is loaded instead of retrained. Returns the agent and
+    the training minutes (from the checkpoint when loaded). An interrupted run starts over: SB3 keeps no
+    resumable state that this project would load without unpickling.
+    """
+    checkpoint = Path(run_dir) / "checkpoint"
+    if (checkpoint / "manifest.json").exists():
+        art = verify_artifact(checkpoint, KIND)
+        if art.meta.get("num_timesteps", 0) >= timesteps and art.meta.get("seed") == seed:
+            return load_sb3(checkpoint, device=device), float(art.meta.get("train_minutes", 0.0))
+    env = split_free(ShoeRetrievalEnv(catalog=catalog, split="train", user=user, vocabulary=vocabulary,
+                                      action_type="query", max_turns=max_turns, device=device))
+    env.reset(seed=seed)
+    model = PPO("MultiInputPolicy", env, seed=seed, device=device, verbose=0)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=timesteps, callback=_TqdmCallback(timesteps) if progress else None)
+    minutes = (time.perf_counter() - t0) / 60
+    save_sb3(model, checkpoint, meta={"seed": seed, "train_minutes": round(minutes, 2), "max_turns": max_turns})
+    return SB3Agent(model), minutes
+
+
+class _TqdmCallback(BaseCallback):
+    """A tqdm bar over environment steps (SB3's own bar needs `rich`)."""
+
+    def __init__(self, total: int):
+        super().__init__()
+        self.total = total
+
+    def _on_training_start(self) -> None:
+        self.bar = tqdm(total=self.total, desc="PPO", unit="step")
+
+    def _on_step(self) -> bool:
+        self.bar.update(self.training_env.num_envs)
+        return True
+
+    def _on_training_end(self) -> None:
+        self.bar.close()

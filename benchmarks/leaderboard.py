@@ -79,7 +79,7 @@ def plot_leaderboard(results: list[RunResult], path: str | Path) -> Path:
     colours = plt.get_cmap("tab20")
     for i, r in enumerate(sorted(own, key=lambda r: (r.agent.feedback, r.agent.name))):
         m, feedback = r.metrics, r.agent.feedback
-        colour = "0.5" if feedback == "none" else colours(i % 20)
+        colour = f"{0.3 + 0.15 * (i % 3):.2f}" if feedback == "none" else colours(i % 20)  # greys for the blind
         turns = range(len(m.mean_rank_percentile))
         for ax in axes:
             ax.plot(turns, [100 * v for v in m.mean_rank_percentile], STYLES[feedback], color=colour, marker="o",

@@ -1,30 +1,87 @@
-"""The main job: build (or load) the SynthShoes catalog, then run the baselines through the protocol.
+"""The main job: build what is missing (catalog, captioner, every agent), evaluate every agent, print the leaderboard.
 
-    python -m benchmarks.main                   # the README's run command does set-up, then this
-    python -m benchmarks.main --catalog tiny    # a 64-item catalog, for a quick look
+    python -m benchmarks.main                      # quick profile on the full catalog (the README's run command)
+    python -m benchmarks.main --profile paper      # the agents' full training budgets
+    python -m benchmarks.main --catalog tiny       # a 64-item catalog, for a quick look
 
-Prints what was built (items per category and split, build time, the grid picture), the caption
-corpus statistics next to the human figures, and the baselines' mean target rank percentile per
-turn over the test split (every test item the target once, 10 turns). Writes results/main.json,
-results/rank_curves.png and results/synthshoes_grid.png.
+Steps, each loaded from its cache when it is already there, so a second run only reads and prints,
+and a killed run resumes where it stopped:
+
+1. the SynthShoes catalog (built and cached on first use), its category counts and a grid picture;
+   the caption corpus's statistics beside the human figures; the vocabulary;
+2. the relative captioner, the environment's default user (trained and cached on first use);
+3. the agents: the paper's dialog manager trained with the captioner and with the grammar user by
+   triplet SL, policy improvement and RL-SCST (runs in `runs/quick/` for the quick profile, `runs/`
+   for the paper profile, the same folders `scripts/train_agents.sh` uses; interrupted runs resume),
+   an SB3 PPO agent (trained with the captioner), and the training-free agents: the
+   nearest-neighbour and random baselines, WhittleSearch (relative-attribute feedback) and
+   Rocchio (relevance feedback);
+4. the protocol (frozen test dialogs, 10 turns) for every agent with the captioner and the grammar
+   user, plus WhittleSearch and Rocchio with the user of their own channel; one results file per
+   agent and user in `results/runs/<profile>/` (reused while the checkpoint, the user and the
+   protocol are unchanged);
+5. the leaderboard: `results/leaderboard.md` and `results/rank_curves.png`.
+
+The quick profile trains briefly (SL one epoch, policy improvement and SCST a few dozen batches, PPO
+10,000 steps) and every one of its results says "quick"; the paper profile uses the budgets of the
+agents' own commands. Training and evaluation are deterministic on CPU for a given thread count:
+two runs print the same numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from agents import policy_improvement, scst, triplet_sl
 from agents.baselines import NearestNeighbourAgent, RandomAgent
+from agents.dialog_manager import DialogManagerAgent
+from agents.relevance import RocchioAgent
+from agents.sb3 import train_ppo
+from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.grid import make_grid, pick_rows
-from benchmarks.plots import plot_rank_curves
-from benchmarks.protocol import ProtocolConfig, evaluate, format_table, save_results
+from benchmarks.leaderboard import format_leaderboard, write_leaderboard
+from benchmarks.protocol import PROTOCOL_VERSION, ProtocolConfig, evaluate
+from benchmarks.results import AgentInfo, ResultsFileError, RunResult, make_result, read_result, write_result
 from envs.ranking import resolve_device
 from simulators import registry
-from simulators.cache import write_json
+from simulators.cache import content_hash
+from simulators.catalog.estimators import load_attribute_estimates
 from simulators.catalog.params import CATEGORIES
 from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics
 from simulators.world import CorpusConfig, load_corpus
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Training budgets of the main job."""
+
+    name: str
+    sl_epochs: int
+    pi_epochs: int
+    pi_max_batches: int
+    scst_epochs: int
+    scst_max_batches: int
+    ppo_timesteps: int
+    eval_dialogs: int
+    """Test-subset dialogs evaluated after every training epoch (0: none)."""
+    runs: str
+    """Folder of the training runs."""
+
+
+PROFILES = {
+    "quick": Profile("quick", sl_epochs=1, pi_epochs=1, pi_max_batches=12, scst_epochs=1, scst_max_batches=24,
+                     ppo_timesteps=10_000, eval_dialogs=0, runs="runs/quick"),
+    "paper": Profile("paper", sl_epochs=8, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
+                     ppo_timesteps=200_000, eval_dialogs=512, runs="runs"),
+}
+METHODS = ("triplet_sl", "policy_improvement", "scst")
+LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
 
 
 def format_corpus_comparison(stats: dict) -> str:
@@ -41,62 +98,159 @@ def format_corpus_comparison(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def train_manager(method: str, user: str, profile: Profile, catalog_name: str, seed: int, device: str,
+                  progress: bool) -> tuple[Path, float]:
+    """Train (or resume, or find finished) one dialog-manager run; (checkpoint folder, training minutes)."""
+    run_dir = Path(profile.runs) / f"{method}-{user}-s{seed}"
+    checkpoint = run_dir / "checkpoint"
+    epochs = {"triplet_sl": profile.sl_epochs, "policy_improvement": profile.pi_epochs,
+              "scst": profile.scst_epochs}[method]
+    state_path = checkpoint / "state.json"
+    if state_path.exists():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state["epoch"] + 1 >= epochs:
+            return checkpoint, state["train_seconds"] / 60
+    common = {"catalog": catalog_name, "user": user, "seed": seed, "device": device, "epochs": epochs,
+              "eval_dialogs": profile.eval_dialogs, "run_dir": str(run_dir), "resume": True, "progress": progress}
+    if method == "triplet_sl":
+        args: Any = triplet_sl.TripletSLArgs(**common)
+    elif method == "policy_improvement":
+        args = policy_improvement.PolicyImprovementArgs(**common, max_batches=profile.pi_max_batches)
+    else:
+        args = scst.SCSTArgs(**common, max_batches=profile.scst_max_batches)
+    print(f"\n-- training {LABELS[method]} with the {user} user ({profile.name} profile) in {run_dir}")
+    args.train()
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    return checkpoint, state["train_seconds"] / 60
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def main(argv: list[str] | None = None) -> list[RunResult]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
-    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    parser.add_argument("--users", nargs="+", default=["captioner"], choices=registry.USER_NAMES,
-                        help="users to evaluate with (default: the captioner, the environment's default user, "
-                             "trained and cached on first use)")
-    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES,
+                        help="users the dialog managers are trained with and every agent is evaluated with")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results")
+    parser.add_argument("--runs", default=None, help="folder of the training runs (default: the profile's)")
+    parser.add_argument("--ppo-timesteps", type=int, default=None, help="PPO's steps (default: the profile's)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    profile = PROFILES[args.profile]
+    overrides = {"runs": args.runs, "ppo_timesteps": args.ppo_timesteps}
+    profile = Profile(**{**profile.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
     out = Path(args.out)
     device = str(resolve_device(args.device))
     progress = not args.no_progress
-
     t0 = time.perf_counter()
+
+    # 1. The world.
     config = registry.catalog_config(args.catalog, seed=args.seed)
     catalog = registry.load_catalog(config, device=device, progress=progress)
-    load_s = time.perf_counter() - t0
     print(f"\n== SynthShoes catalog: {len(catalog)} items ({len(catalog.train_ids)} train / {len(catalog.test_ids)} "
           f"test), {config.image_size}x{config.image_size} renders, {config.backbone} features "
-          f"D={catalog.feature_dim}, spatial maps {tuple(catalog.spatial.shape[1:])}")
-    print(f"   stored at {catalog.path}")
-    print(f"   build time {catalog.meta.get('build_seconds', float('nan')):.0f} s (this run: loaded in {load_s:.1f} s)")
+          f"D={catalog.feature_dim}; stored at {catalog.path}, built in "
+          f"{catalog.meta.get('build_seconds', float('nan')):.0f} s")
     train_counts, test_counts = catalog.category_counts("train"), catalog.category_counts("test")
-    print(f"   {'category':<16}{'train':>7}{'test':>7}")
-    for c in CATEGORIES:
-        print(f"   {c:<16}{train_counts[c]:>7}{test_counts[c]:>7}")
+    print("   " + ", ".join(f"{c} {train_counts[c]}/{test_counts[c]}" for c in CATEGORIES) + "  (train/test)")
     grid_path = out / "synthshoes_grid.png"
     grid_path.parent.mkdir(parents=True, exist_ok=True)
     make_grid(catalog.params, pick_rows(catalog.params, 8), size=config.image_size).save(grid_path)
-    print(f"   grid picture: {grid_path}")
-
     corpus = load_corpus(catalog, CorpusConfig(split="train", seed=args.seed))
     vocabulary = registry.load_vocabulary(catalog)
     print(f"\n== Caption corpus (train split): {len(corpus)} rows, vocabulary of {len(vocabulary)} tokens")
     print(format_corpus_comparison(corpus_statistics(corpus.relative_captions)))
 
-    protocol = ProtocolConfig(max_turns=args.turns, seed=args.seed)
-    results = []
+    # 2. The users (the captioner is trained on first use).
+    print("\n== Users")
+    user_names = list(dict.fromkeys([*args.users, "attributes-10-handcrafted", "relevance"]))
+    users = {name: registry.make_user(name, catalog, seed=args.seed, device=device, progress=progress,
+                                      vocabulary=vocabulary) for name in user_names}
+    for name, user in users.items():
+        print(f"   {name:<28}{registry.user_fingerprint(user)}")
+
+    # 3. The agents: (AgentInfo, factory, evaluation users).
+    split_ids = catalog.split_ids("test")
+    entries: list[tuple[AgentInfo, Any, list[str]]] = [
+        (AgentInfo(name="nearest-neighbour", feedback="none"), NearestNeighbourAgent, args.users),
+        (AgentInfo(name="random", feedback="none"), lambda: RandomAgent(len(split_ids), seed=args.seed), args.users),
+    ]
+    handcrafted = load_attribute_estimates(catalog, "handcrafted")[split_ids]
+    entries.append((AgentInfo(name="WhittleSearch (hand-crafted attributes)", feedback="relative attributes",
+                              train_user="attributes-10-handcrafted"),
+                    lambda: WhittleSearchAgent(handcrafted, vocabulary, features=catalog.features[split_ids]),
+                    [*args.users, "attributes-10-handcrafted"]))
+    entries.append((AgentInfo(name="Rocchio", feedback="relevance", train_user="relevance"),
+                    lambda: RocchioAgent(vocabulary), [*args.users, "relevance"]))
     for user in args.users:
-        for agent, name in ((RandomAgent(len(catalog.test_ids), seed=args.seed), "random"),
-                            (NearestNeighbourAgent(), "nearest-neighbour")):
-            results.append(evaluate(agent, catalog, user, protocol, agent_name=name, user_name=user, device=device,
-                                    vocabulary=vocabulary, progress=progress))
-    print(f"\n== Baselines, test split ({results[0].episodes} dialogs, {args.turns} turns): "
-          "mean target rank percentile per turn")
-    print(format_table(results))
-    save_results(results, out / "main.json")
-    curves = plot_rank_curves(results, out / "rank_curves.png")
-    summary = {"catalog": catalog.name, "build_seconds": catalog.meta.get("build_seconds"),
-               "results": str(out / "main.json"), "plot": str(curves), "grid": str(grid_path)}
-    write_json(summary, out / "summary.json")
-    print(f"\nwrote {out / 'main.json'}, {curves}, {grid_path}  (total {time.perf_counter() - t0:.0f} s)")
-    return summary
+        for method in METHODS:
+            checkpoint, minutes = train_manager(method, user, profile, args.catalog, args.seed, device, progress)
+            info = AgentInfo(name=f"{LABELS[method]} (trained: {user})", feedback="natural language",
+                             checkpoint_sha256=content_hash(checkpoint), method=method, train_user=user,
+                             profile=profile.name, train_minutes=round(minutes, 2))
+
+            def load(checkpoint: Path = checkpoint) -> DialogManagerAgent:
+                agent = DialogManagerAgent.load(checkpoint, catalog, vocabulary, device=device)
+                agent.use_split("test")
+                return agent
+
+            entries.append((info, load, args.users))
+    ppo_user = args.users[0]
+    print(f"\n-- PPO with the {ppo_user} user ({profile.ppo_timesteps} steps, {profile.name} profile)")
+    ppo_dir = Path(profile.runs) / f"ppo-{ppo_user}-s{args.seed}"
+    ppo, ppo_minutes = train_ppo(catalog, users[ppo_user], vocabulary, ppo_dir, profile.ppo_timesteps,
+                                 seed=args.seed, device=device, progress=progress)
+    entries.append((AgentInfo(name=f"SB3 PPO (trained: {ppo_user})", feedback="natural language",
+                              checkpoint_sha256=content_hash(ppo_dir / "checkpoint"), method="ppo",
+                              train_user=ppo_user, profile=profile.name, train_minutes=round(ppo_minutes, 2)),
+                    lambda: ppo, args.users))
+
+    # 4. The protocol, one results file per agent and user.
+    protocol = ProtocolConfig(seed=args.seed)
+    results_dir = out / "runs" / profile.name
+    results: list[RunResult] = []
+    catalog_hash = content_hash(catalog.path) if catalog.path else None
+    print(f"\n== Protocol {PROTOCOL_VERSION}: every test item the target once, 10 turns")
+    for info, factory, eval_users in entries:
+        for user_name in dict.fromkeys(eval_users):
+            user = users[user_name]
+            path = results_dir / f"{_slug(info.name)}--{user_name}.json"
+            cached = _cached(path, info, registry.user_fingerprint(user), catalog_hash)
+            if cached is not None:
+                results.append(cached)
+                continue
+            evaluation = evaluate(factory(), catalog, user, protocol, agent_name=info.name, user_name=user_name,
+                                  device=device, vocabulary=vocabulary, progress=progress)
+            result = make_result(evaluation, catalog, info, user, user_name, device)
+            write_result(result, path)
+            results.append(result)
+
+    # 5. The leaderboard.
+    table, figure = write_leaderboard(results, out)
+    print(f"\n== Leaderboard ({profile.name} profile; also in {table})\n")
+    print(format_leaderboard(results))
+    print(f"\nwrote {table}, {figure}, {grid_path} and {len(results)} results files in {results_dir} "
+          f"(total {time.perf_counter() - t0:.0f} s)")
+    return results
+
+
+def _cached(path: Path, info: AgentInfo, fingerprint: str, catalog_hash: str | None) -> RunResult | None:
+    """The results file at `path` if it is valid and was made from the same checkpoint, user and catalog."""
+    if not path.exists():
+        return None
+    try:
+        result = read_result(path)
+    except ResultsFileError as err:
+        print(f"   (re-evaluating: {err})")
+        return None
+    same = (result.agent.checkpoint_sha256 == info.checkpoint_sha256 and result.user.fingerprint == fingerprint
+            and result.catalog.content_hash == catalog_hash and result.agent.name == info.name)
+    return result if same else None
 
 
 if __name__ == "__main__":
