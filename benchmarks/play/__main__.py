@@ -1,0 +1,162 @@
+"""python -m benchmarks.play: serve the page, summarise a log, replay a log, or take the page's screenshot.
+
+    python -m benchmarks.play                          # full catalog, http://127.0.0.1:8000/
+    python -m benchmarks.play --catalog tiny --port 0  # the 64-item catalog, any free port
+    python -m benchmarks.play --summary LOG            # the user-study table of a dialog log
+    python -m benchmarks.play --replay LOG             # every agent against people's logged words
+    python -m benchmarks.play --screenshot docs/play.png --agent policy_improvement-captioner
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from benchmarks.play.game import Game, PlayConfig, available_agents, replay_dialogs
+from benchmarks.play.log import default_log_path, format_summary, read_log, summarise
+from simulators import registry
+from simulators.cache import write_json
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.play", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: loopback only; anything else lets the network play)")
+    parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    parser.add_argument("--runs", default="runs", help="folder searched for runs/<method>-<user>-s0/checkpoint")
+    parser.add_argument("--log", default=None, help=f"dialog log (default: {default_log_path()})")
+    parser.add_argument("--device", default="cpu", help="where the dialog managers run")
+    defaults = PlayConfig()
+    for f in fields(PlayConfig):
+        parser.add_argument("--" + f.name.replace("_", "-"), type=float if f.type == "float" else int,
+                            default=getattr(defaults, f.name), help=f"(default: {getattr(defaults, f.name)})")
+    parser.add_argument("--summary", metavar="LOG", help="print the user-study table of a dialog log and exit")
+    parser.add_argument("--replay", metavar="LOG", help="run agents against the people's words of a log and exit")
+    parser.add_argument("--agent", action="append", help="with --replay or --screenshot: the agent(s) to use")
+    parser.add_argument("--out", help="with --summary or --replay: also write the table as JSON here")
+    parser.add_argument("--screenshot", metavar="PNG", help="play one dialog in headless Chromium, typing the "
+                        "grammar user's sentences, and save the page at its end as PNG")
+    return parser.parse_args(argv)
+
+
+def load_game(args: argparse.Namespace) -> tuple[Game, list[str]]:
+    catalog = registry.load_catalog(args.catalog, device="cpu")
+    vocabulary = registry.load_vocabulary(catalog)
+    agents, notes = available_agents(catalog, vocabulary, args.runs, args.device)
+    config = PlayConfig(**{f.name: getattr(args, f.name) for f in fields(PlayConfig)})
+    return Game(catalog, vocabulary, agents, config, args.log), notes
+
+
+def show_summary(path: str, out: str | None) -> list[Any]:
+    records, problems = read_log(path, strict=False)
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    rows = summarise(records)
+    print(f"{len(records)} dialogs in {path}")
+    print(format_summary(rows))
+    print("paper (people, 50 five-turn dialogs each): WhittleSearch 70.3%, dialog manager 89.9% after five turns")
+    if out:
+        write_json([asdict(r) for r in rows], out)
+    return rows
+
+
+def replay(args: argparse.Namespace) -> list[Any]:
+    game, _ = load_game(args)
+    records, problems = read_log(args.replay, strict=False)
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    records = [r for r in records if r["catalog"] == game.catalog.name]
+    if not records:
+        raise SystemExit(f"{args.replay} has no dialogs on catalog {game.catalog.name!r} (--catalog)")
+    names = args.agent or list(game.agents)
+    unknown = sorted(set(names) - set(game.agents))
+    if unknown:
+        raise SystemExit(f"unknown agent(s) {unknown}; available: {sorted(game.agents)}")
+    results = [replay_dialogs(game.agents[name], records, game.catalog, game.vocabulary) for name in names]
+    turns = len(results[0].mean_rank_percentile) - 1
+    print(f"{len(records)} logged dialogs replayed with the people's words: mean target rank percentile after each "
+          "turn (dialogs still on the logged path)")
+    print(f"{'agent':<36}" + "".join(f"{'t=' + str(t):>15}" for t in range(1, turns + 1)) + "  reproduced")
+    for r in results:
+        cells = "".join(f"{100 * m:>8.1f}% ({n:>3})" for m, n in zip(r.mean_rank_percentile[1:], r.reached[1:],
+                                                                        strict=True))
+        print(f"{r.agent:<36}{cells}  {r.reproduced:>4}")
+    if args.out:
+        write_json([asdict(r) for r in results], args.out)
+    return results
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from benchmarks.play.app import create_app, listening_socket
+
+    loopback = args.host == "localhost" or _is_loopback(args.host)
+    game, notes = load_game(args)
+    for note in notes:
+        print(note)
+    print(f"catalog {game.catalog.name} ({game.n_items} test items); agents: {', '.join(game.agents)}")
+    print(f"dialogs are logged to {game.log_path}")
+    if not loopback:
+        print(f"WARNING: listening on {args.host}: anyone who can reach this machine can play, and what they type "
+              "is logged")
+    app = create_app(game)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    try:
+        sock = listening_socket("127.0.0.1" if args.host == "localhost" else args.host, args.port)
+    except OSError as err:
+        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {err}") from None
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    print(f"open http://{shown_host}:{port}/ in a browser (Ctrl+C stops)", flush=True)
+    server.run(sockets=[sock])
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def screenshot(args: argparse.Namespace) -> Path:
+    from benchmarks.play.app import BackgroundServer, create_app
+    from benchmarks.play.browser import grammar_sentences, headless_chromium, play_dialog
+
+    game, _ = load_game(args)
+    agent = (args.agent or [None])[0]
+    if agent is None or agent not in game.agents:
+        raise SystemExit(f"--screenshot needs --agent, one of {sorted(game.agents)}")
+    sentences = grammar_sentences(game.catalog)
+    with BackgroundServer(create_app(game)) as server, headless_chromium() as driver:
+        result = play_dialog(driver, server.url, "play", agent, sentences)
+        path = Path(args.screenshot)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1000, int(height) + 40)
+        driver.save_screenshot(str(path))
+    print(json.dumps(result))
+    print(f"wrote {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> Any:
+    args = parse_args(argv)
+    if args.summary:
+        return show_summary(args.summary, args.out)
+    if args.replay:
+        return replay(args)
+    if args.screenshot:
+        return screenshot(args)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    main()
