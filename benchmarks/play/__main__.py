@@ -54,13 +54,21 @@ def load_game(args: argparse.Namespace) -> tuple[Game, list[str]]:
     return Game(catalog, vocabulary, agents, config, args.log), notes
 
 
-def show_summary(path: str, out: str | None) -> list[Any]:
-    records, problems = read_log(path, strict=False)
+def read_or_exit(path: str) -> list[dict[str, Any]]:
+    try:
+        records, problems = read_log(path, strict=False)
+    except (FileNotFoundError, UnicodeDecodeError) as err:
+        raise SystemExit(f"cannot read the dialog log: {err}") from None
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
+    return records
+
+
+def show_summary(path: str, out: str | None) -> list[Any]:
+    records = read_or_exit(path)
     rows = summarise(records)
     print(f"{len(records)} dialogs in {path}")
-    print(format_summary(rows))
+    print(format_summary(rows, {r["catalog"]: r["n_items"] for r in records}))
     print("paper (people, 50 five-turn dialogs each): WhittleSearch 70.3%, dialog manager 89.9% after five turns")
     if out:
         write_json([asdict(r) for r in rows], out)
@@ -69,10 +77,7 @@ def show_summary(path: str, out: str | None) -> list[Any]:
 
 def replay(args: argparse.Namespace) -> list[Any]:
     game, _ = load_game(args)
-    records, problems = read_log(args.replay, strict=False)
-    for problem in problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    records = [r for r in records if r["catalog"] == game.catalog.name]
+    records = [r for r in read_or_exit(args.replay) if r["catalog"] == game.catalog.name]
     if not records:
         raise SystemExit(f"{args.replay} has no dialogs on catalog {game.catalog.name!r} (--catalog)")
     names = args.agent or list(game.agents)
@@ -101,7 +106,8 @@ def serve(args: argparse.Namespace) -> None:
     loopback = args.host == "localhost" or _is_loopback(args.host)
     game, notes = load_game(args)
     for note in notes:
-        print(note)
+        print(note if len(note) < 200 else note[:197] + "...")
+    game.images.png(int(game.catalog.split_ids("test")[0]))  # the renderer's first call builds its textures
     print(f"catalog {game.catalog.name} ({game.n_items} test items); agents: {', '.join(game.agents)}")
     print(f"dialogs are logged to {game.log_path}")
     if not loopback:
@@ -139,8 +145,10 @@ def screenshot(args: argparse.Namespace) -> Path:
         result = play_dialog(driver, server.url, "play", agent, sentences)
         path = Path(args.screenshot)
         path.parent.mkdir(parents=True, exist_ok=True)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1000, int(height) + 40)
+        for _ in range(2):  # the window's frame takes some height: size it so the viewport holds the whole page
+            page, viewport = driver.execute_script(
+                "return [document.documentElement.scrollHeight, window.innerHeight]")
+            driver.set_window_size(1000, driver.get_window_size()["height"] + int(page) - int(viewport))
         driver.save_screenshot(str(path))
     print(json.dumps(result))
     print(f"wrote {path}")

@@ -122,7 +122,7 @@ def _turn_result(session: Any, record: dict[str, Any] | None) -> dict[str, Any]:
                            "done": record is not None}
     if record is not None:
         out["found"] = record["found"]
-        out["result"] = {k: record[k] for k in ("mode", "agent", "target", "shown", "sentences", "ranks",
+        out["result"] = {k: record[k] for k in ("dialog", "mode", "agent", "target", "shown", "sentences", "ranks",
                                                 "rank_percentiles", "n_items", "found", "turns")}
     return out
 

@@ -148,7 +148,7 @@ def available_agents(catalog: Catalog, vocabulary: Vocabulary, runs: str | Path 
         try:
             template = DialogManagerAgent.load(path, catalog, vocabulary, device=device)
         except (CheckpointMismatchError, CorruptArtifactError, FileNotFoundError) as err:
-            notes.append(f"skipped {path}: {err}")
+            notes.append(f"skipped {path}: {str(err).replace(f'dialog manager {path} ', '')}")
             continue
         template.use_split(SPLIT)
         template.model.eval()  # predict then never flips the shared model's mode, so sessions may share it

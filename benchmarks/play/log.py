@@ -165,22 +165,24 @@ def summarise(records: Iterable[dict[str, Any]], bootstrap: int = 1000, seed: in
     return rows
 
 
-def format_summary(rows: Sequence[SummaryRow]) -> str:
-    """The table as text: mean rank percentile after each turn with its 95% interval, per mode and agent."""
+def format_summary(rows: Sequence[SummaryRow], n_items: dict[str, int] | None = None) -> str:
+    """The table as text, one block per catalog and dialog length: mean rank percentile after each turn with its
+    95% interval, per mode and agent. `n_items` (catalog -> items in its test split) is shown when given."""
     if not rows:
         return "(no dialogs)"
     width = max(len(r.agent) for r in rows) + 2
     lines = []
-    for turns in sorted({r.turns for r in rows}):
-        head = f"{'mode':<15}{'agent':<{width}}{'catalog':<9}{'n':>4}" + "".join(
+    for catalog, turns in sorted({(r.catalog, r.turns) for r in rows}):
+        items = f", {n_items[catalog]:,} test items" if n_items and catalog in n_items else ""
+        head = f"{'mode':<15}{'agent':<{width}}{'n':>4}" + "".join(
             f"{'t=' + str(t):>18}" for t in range(1, turns + 1)) + f"{'found':>7}"
-        lines += [f"mean target rank percentile after each turn [95% bootstrap interval], {turns}-turn dialogs",
-                  head, "-" * len(head)]
-        for r in (r for r in rows if r.turns == turns):
+        lines += ["", f"catalog {catalog}{items}, {turns}-turn dialogs: mean target rank percentile after each turn "
+                  "[95% bootstrap interval]", head, "-" * len(head)]
+        for r in (r for r in rows if (r.catalog, r.turns) == (catalog, turns)):
             cells = "".join(f"{100 * m:>6.1f} [{100 * lo:4.1f},{100 * hi:5.1f}]"
                             for m, (lo, hi) in zip(r.mean_rank_percentile[1:], r.ci95[1:], strict=True))
-            lines.append(f"{r.mode:<15}{r.agent:<{width}}{r.catalog:<9}{r.dialogs:>4}{cells}{100 * r.found:>6.0f}%")
-    return "\n".join(lines)
+            lines.append(f"{r.mode:<15}{r.agent:<{width}}{r.dialogs:>4}{cells}{100 * r.found:>6.0f}%")
+    return "\n".join(lines[1:])
 
 
 class UnloggedPairError(ValueError):
