@@ -91,20 +91,27 @@ class Guard:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await _too_large(self.limit)(scope, receive, send_with_headers)
             return
-        received = 0
+        received, exceeded = 0, False
 
         async def limited_receive() -> dict:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise _BodyTooLarge()
             return message
 
+        async def guarded_send(message: dict) -> None:
+            if not exceeded:  # the app's answer to a body cut short (FastAPI's 400) is replaced by the 413 below
+                await send_with_headers(message)
+
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
+            pass
+        if exceeded:
             await _too_large(self.limit)(scope, receive, send_with_headers)
 
 

@@ -85,6 +85,17 @@ class PlayConfig:
     seed: int | None = None
     """Seeds the targets and first images of new dialogs; None draws them from the OS (secrets)."""
 
+    def __post_init__(self) -> None:
+        for name, low, high in (("turns", 1, 100), ("max_sessions", 1, 100_000), ("max_feedback_chars", 1, 2000),
+                                ("image_size", 32, 1024), ("image_cache", 1, 10**6)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if not self.session_ttl_s > 0:
+            raise ValueError(f"session_ttl_s must be positive, got {self.session_ttl_s}")
+        if self.seed is not None and self.seed < 0:
+            raise ValueError(f"seed must be non-negative, got {self.seed}")
+
 
 class AwaitingPerson(User):
     """The env's user in a person's dialog. When the env shows an image the person has not yet spoken about it,
@@ -298,8 +309,6 @@ class Game:
     def __init__(self, catalog: Catalog, vocabulary: Vocabulary, agents: dict[str, AgentChoice],
                  config: PlayConfig = PlayConfig(), log_path: str | Path | None = None,
                  cache: ArtifactCache | None = None):
-        if config.turns < 1 or config.max_sessions < 1 or config.max_feedback_chars < 1:
-            raise ValueError(f"turns, max_sessions and max_feedback_chars must be positive, got {config}")
         self.catalog, self.vocabulary, self.agents, self.config = catalog, vocabulary, agents, config
         self.cache = cache
         self.log_path = Path(log_path) if log_path is not None else default_log_path()

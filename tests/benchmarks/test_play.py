@@ -127,6 +127,8 @@ def test_refusals_are_4xx_with_a_message_and_leave_sessions_intact(client, game)
         (client.post(turn_url, json={"feedback": "is red", "admin": True}), 422, "admin"),
         (client.post(turn_url, content=b"{not json", headers={"content-type": "application/json"}), 422, "malformed"),
         (client.post(turn_url, json={"feedback": "y" * (2 * MAX_BODY_BYTES)}), 413, "bytes"),
+        (client.post(turn_url, content=iter([b'{"feedback": "', b"z" * (2 * MAX_BODY_BYTES), b'"}']),
+                     headers={"content-type": "application/json"}), 413, "bytes"),  # chunked: no length given
         (client.post(turn_url, json={"attributes": [{"attribute": "shiny", "relation": "more"}]}), 400, "sentence"),
         (client.post("/api/sessions/../../etc/passwd/turns", json={"feedback": "x"}), 404, ""),
         (client.post("/api/sessions/short/turns", json={"feedback": "x"}), 404, "malformed session id"),
@@ -182,6 +184,13 @@ def test_whittlesearch_turns_read_every_button(game, agents):
     assert session.dialog.agent.n_constraints.tolist() == [10]  # 20 words: more than the env's 16 tokens
     other = game.new_session("whittlesearch", "whittlesearch")
     assert other.dialog.agent.n_constraints.size == 0  # sessions share no dialog state
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="image_size"):
+        PlayConfig(image_size=8)
+    with pytest.raises(ValueError, match="max_sessions"):
+        PlayConfig(max_sessions=0)
 
 
 def test_sentences_are_plain_bounded_text():
@@ -308,6 +317,8 @@ def five_turn_seed(catalog, vocab, agents, tmp_path, session_cache):
 
 def test_browser_plays_a_dialog_and_a_whittlesearch_dialog(browser, tiny_catalog, vocab, agents, tmp_path,
                                                            session_cache, capsys):
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from benchmarks.play.browser import grammar_sentences, images_loaded, play_dialog
 
     seed = five_turn_seed(tiny_catalog, vocab, agents, tmp_path, session_cache)
@@ -340,7 +351,18 @@ def test_browser_plays_a_dialog_and_a_whittlesearch_dialog(browser, tiny_catalog
         assert 1 <= taken <= TURNS and (taken == TURNS or whittle["title"].startswith("The agent showed the target"))
         assert whittle["rows"][0][2] == "less pointy more shiny"
 
-    lines = game.log_path.read_text().splitlines()
+        browser.find_element("id", "mode-watch").click()
+        browser.find_element("id", "start").click()
+        WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "watch-controls").is_displayed())
+        first_sentence = browser.find_element("id", "watch-sentence").text
+        assert first_sentence and "rank" in browser.find_element("id", "watch-rank").text
+        browser.find_element("id", "play-all").click()
+        WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "result").is_displayed())
+        rows = browser.find_elements("css selector", "#ranks tbody tr")
+        assert 2 <= len(rows) <= TURNS + 1 and rows[0].find_elements("tag name", "td")[2].text == first_sentence
+        assert images_loaded(browser)
+
+    lines = game.log_path.read_text().splitlines()  # watched dialogs are simulations, not logged
     assert [json.loads(line)["mode"] for line in lines] == ["play", "whittlesearch"]
     assert json.loads(lines[1])["sentences"][0] == "less pointy more shiny"
     play_main(["--summary", str(game.log_path)])
