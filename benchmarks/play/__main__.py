@@ -13,7 +13,7 @@ import argparse
 import ipaddress
 import json
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from benchmarks.play.game import Game, PlayConfig, available_agents, replay_dial
 from benchmarks.play.log import default_log_path, format_summary, read_log, summarise
 from simulators import registry
 from simulators.cache import write_json
+from simulators.cli import add_config_arguments, config_from_args
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,10 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", default="runs", help="folder searched for runs/<method>-<user>-s0/checkpoint")
     parser.add_argument("--log", default=None, help=f"dialog log (default: {default_log_path()})")
     parser.add_argument("--device", default="cpu", help="where the dialog managers run")
-    defaults = PlayConfig()
-    for f in fields(PlayConfig):
-        parser.add_argument("--" + f.name.replace("_", "-"), type=float if f.type == "float" else int,
-                            default=getattr(defaults, f.name), help=f"(default: {getattr(defaults, f.name)})")
+    add_config_arguments(parser, PlayConfig)
     parser.add_argument("--summary", metavar="LOG", help="print the user-study table of a dialog log and exit")
     parser.add_argument("--replay", metavar="LOG", help="run agents against the people's words of a log and exit")
     parser.add_argument("--agent", action="append", help="with --replay or --screenshot: the agent(s) to use")
@@ -47,10 +45,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_game(args: argparse.Namespace) -> tuple[Game, list[str]]:
+    """The game the command line asks for: catalog, vocabulary, agents (with notes on checkpoints skipped)."""
+    try:
+        config = config_from_args(args, PlayConfig())
+    except ValueError as err:
+        raise SystemExit(f"bad setting: {err}") from None
     catalog = registry.load_catalog(args.catalog, device="cpu")
     vocabulary = registry.load_vocabulary(catalog)
     agents, notes = available_agents(catalog, vocabulary, args.runs, args.device)
-    config = PlayConfig(**{f.name: getattr(args, f.name) for f in fields(PlayConfig)})
     return Game(catalog, vocabulary, agents, config, args.log), notes
 
 
