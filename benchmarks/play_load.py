@@ -12,7 +12,9 @@ caption grammar would say about (target, image on show), and loads the next imag
 request fails; every answer belongs to its own dialog (turn numbers, and the final result's target,
 images and sentences are the ones this client was given and sent); the log holds one line per
 dialog with the same contents. Reports the median, 95th percentile and maximum latency of a turn
-(the POST), of starting a dialog, and of an image, and writes them to results/play_load.json.
+(the POST, as the client waits for it), of starting a dialog, of an image, and the server's own time
+per turn (from the log: the agent and the env, without queueing), and writes them to
+results/play_load.json.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             errors.append(f"{len(records)} dialogs logged for {sum('result' in out for out in outs)} finished")
     timings = {kind: percentiles([t for out in outs for t in out.get("timings", {}).get(kind, [])])
                for kind in ("turn", "start", "image")}
+    timings["server"] = percentiles([t for r in records.values() for t in r.get("turn_seconds", [])])
     report = {"catalog": catalog.name, "catalog_items": len(catalog), "sessions": args.sessions, "think_s": args.think,
               "agents": agents, "seconds": round(seconds, 2), "dialogs_finished": sum("result" in o for o in outs),
               "errors": errors, "latency": timings, "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
