@@ -34,7 +34,7 @@ PAGE_HTML = """<!doctype html>
   <p id="status" role="status" aria-live="polite"></p>
   <section id="dialog" hidden>
     <div class="pair">
-      <figure><img id="target" alt="the shoe you want"><figcaption>The shoe you want</figcaption></figure>
+      <figure><img id="target" alt="the target"><figcaption id="target-label">The shoe you want</figcaption></figure>
       <figure><img id="shown" alt="the image the agent shows"><figcaption id="turn-label"></figcaption></figure>
     </div>
     <form id="text-form" autocomplete="off">
@@ -59,7 +59,7 @@ PAGE_HTML = """<!doctype html>
   <section id="result" hidden>
     <h2 id="result-title"></h2>
     <table id="ranks">
-      <thead><tr><th>turn</th><th>image shown</th><th>feedback about it</th><th>target rank</th>
+      <thead><tr><th>turn</th><th>image shown</th><th>feedback about it</th><th>target's position</th>
       <th>rank percentile</th></tr></thead>
       <tbody></tbody>
     </table>
@@ -127,6 +127,9 @@ function thumbnail(item) {
 }
 
 function percent(p) { return (100 * p).toFixed(1) + "%"; }
+
+// The env's rank counts the items closer to the query than the target (0 is best); people read positions from 1.
+function position(rank) { return Number(rank) + 1; }
 
 function setBusy(value) {
   busy = value;
@@ -220,6 +223,7 @@ function showDialog(target, image, turns) {
   $("dialog").hidden = false;
   $("target").src = imageUrl(target);
   $("target").dataset.item = String(Number(target));
+  $("target-label").textContent = mode === "watch" ? "The target the user has in mind" : "The shoe you want";
   $("text-form").hidden = mode !== "play";
   $("attribute-form").hidden = mode !== "whittlesearch";
   $("watch-controls").hidden = mode !== "watch";
@@ -312,8 +316,8 @@ function showWatchStep() {
   const step = watchData.steps[watchTurn];
   setShown(step.image, watchTurn, watchData.turns);
   $("watch-sentence").textContent = step.sentence === null ? "(the dialog is over)" : step.sentence;
-  $("watch-rank").textContent = "Target rank " + step.rank + " of " + watchData.n_items + " (rank percentile " +
-                                percent(step.rank_percentile) + ")";
+  $("watch-rank").textContent = "The target is at position " + position(step.rank) + " of " + watchData.n_items +
+                                " in the agent's ranking (rank percentile " + percent(step.rank_percentile) + ")";
 }
 
 function watchNext() {
@@ -343,8 +347,8 @@ function showResult(result) {
   $("turn-label").textContent = "The agent's last image";
   $("result-title").textContent = result.found ?
     "The agent showed the target at turn " + taken + "." :
-    "After " + taken + " turns the target ranked " + result.ranks[last] + " of " + result.n_items +
-    " (rank percentile " + percent(result.rank_percentiles[last]) + ").";
+    "After " + taken + " turns the target is at position " + position(result.ranks[last]) + " of " +
+    result.n_items + " in the agent's ranking (rank percentile " + percent(result.rank_percentiles[last]) + ").";
   const body = $("ranks").tBodies[0];
   body.replaceChildren();
   for (let t = 0; t <= taken; t++) {
@@ -354,7 +358,7 @@ function showResult(result) {
     cell.appendChild(thumbnail(result.shown[t]));
     row.appendChild(cell);
     row.appendChild(element("td", t < result.sentences.length ? result.sentences[t] : "-", "sentence"));
-    row.appendChild(element("td", result.ranks[t]));
+    row.appendChild(element("td", position(result.ranks[t])));
     row.appendChild(element("td", percent(result.rank_percentiles[t])));
     body.appendChild(row);
   }
@@ -382,8 +386,9 @@ figure { margin: 0; text-align: center; }
 .pair img { width: 192px; height: 192px; border: 1px solid #ccc; background: #fff; }
 #text-form { margin: 12px 0; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 #feedback { flex: 1; min-width: 260px; padding: 6px; font: inherit; }
-.attribute { display: inline-flex; gap: 4px; align-items: center; margin: 0 16px 6px 0; }
-.attribute-name { width: 80px; text-align: right; }
+#attribute-buttons { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 6px 24px; }
+.attribute { display: grid; grid-template-columns: 100px 1fr 1fr; gap: 6px; align-items: center; }
+.attribute-name { text-align: right; white-space: nowrap; }
 #history { display: flex; flex-wrap: wrap; gap: 12px; padding-left: 20px; }
 #history li { width: 140px; }
 img.thumb { width: 96px; height: 96px; border: 1px solid #ddd; display: block; }

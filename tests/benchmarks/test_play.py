@@ -334,7 +334,7 @@ def test_browser_plays_a_dialog_and_a_whittlesearch_dialog(browser, tiny_catalog
         assert images_loaded(browser)
         assert browser.execute_script("return window.pwned === undefined")
         assert len(played["said"]) == TURNS and len(played["rows"]) == TURNS + 1
-        assert played["title"].startswith("After 5 turns the target ranked")
+        assert played["title"].startswith("After 5 turns the target is at position")
         said = [" ".join(s.split()) for s in played["said"]]
         assert [row[2] for row in played["rows"]] == [*said, "-"]  # the hostile sentence shown as text
         assert browser.find_element("css selector", "#target").get_attribute("src").endswith(
@@ -342,7 +342,7 @@ def test_browser_plays_a_dialog_and_a_whittlesearch_dialog(browser, tiny_catalog
         record = check_record(json.loads(game.log_path.read_text().splitlines()[0]))
         assert record["target"] == played["target"] and record["shown"] == played["shown"]
         assert record["sentences"] == said
-        assert [row[3] for row in played["rows"]] == [str(r) for r in record["ranks"]]
+        assert [row[3] for row in played["rows"]] == [str(r + 1) for r in record["ranks"]]  # positions from 1
 
         buttons = [[("shiny", "more"), ("pointy", "less")], [("high-heeled", "more")], [("bright", "less")],
                    [("formal", "more"), ("sporty", "less"), ("long", "more")], [("open", "less")]]
@@ -355,7 +355,7 @@ def test_browser_plays_a_dialog_and_a_whittlesearch_dialog(browser, tiny_catalog
         browser.find_element("id", "start").click()
         WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "watch-controls").is_displayed())
         first_sentence = browser.find_element("id", "watch-sentence").text
-        assert first_sentence and "rank" in browser.find_element("id", "watch-rank").text
+        assert first_sentence and "position" in browser.find_element("id", "watch-rank").text
         browser.find_element("id", "play-all").click()
         WebDriverWait(browser, 20).until(lambda d: d.find_element("id", "result").is_displayed())
         rows = browser.find_elements("css selector", "#ranks tbody tr")
