@@ -2,6 +2,8 @@
 
     python -m benchmarks.agents                          # every run found in runs/, both users
     python -m benchmarks.agents --train-users captioner --eval-users captioner grammar --turns 10
+    python -m benchmarks.agents --train-users attributes-10-deep --methods triplet_sl policy_improvement \
+        --eval-users own                                 # each run with the user it was trained with
 
 For each method (triplet SL, RL-SCST, policy improvement) and each user it was trained with, the
 run's last checkpoint (`runs/<method>-<user>-s<seed>/checkpoint`) is evaluated on the protocol (every
@@ -76,7 +78,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", default="runs", help="folder holding the training runs")
     parser.add_argument("--seed", type=int, default=0, help="training seed of the runs to evaluate")
     parser.add_argument("--train-users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES)
-    parser.add_argument("--eval-users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES)
+    parser.add_argument("--eval-users", nargs="+", default=["captioner", "grammar"],
+                        choices=[*registry.USER_NAMES, "own"],
+                        help='users every run is evaluated with; "own": each run with the user it was trained with')
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--device", default="cpu")
@@ -96,8 +100,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results: list[EvalResult] = []
     training: dict[str, Any] = {}
+    own = "own" in args.eval_users
+    eval_names = list(dict.fromkeys([u for u in args.eval_users if u != "own"] + (args.train_users if own else [])))
     users = {name: registry.make_user(name, catalog, device=device, vocabulary=vocabulary, progress=progress)
-             for name in args.eval_users}
+             for name in eval_names}
     for earlier in args.include:
         data = json.loads(Path(earlier).read_text(encoding="utf-8"))
         if data.get("catalog") != catalog.name:
@@ -120,6 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             training[f"{method}-{train_user}"] = training_summary(state)
             name = f"{LABELS[method]} (trained: {train_user})"
             for eval_user, user in users.items():
+                if own and eval_user not in args.eval_users and eval_user != train_user:
+                    continue  # "own" adds only the run's own training user
                 results.append(evaluate(agent, catalog, user, protocol, agent_name=name, user_name=eval_user,
                                         device=str(device), vocabulary=vocabulary, progress=progress))
 
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{s['iteration_s']:>8.2f}{s['ranking_and_env_s']:>9.2f}{s['user_s']:>7.2f}{s['network_s']:>8.2f}"
                   f"{100 * s['rollout_share']:>7.0f}%")
     curves = Path(args.out).with_name("agents_curves.png")
-    by_user = {u: [r for r in results if r.user == u] for u in args.eval_users}
+    by_user = {u: [r for r in results if r.user == u] for u in eval_names}
     for u, rs in by_user.items():
         plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), zoom=(90, 100),
                          title=f"ShoeRetrieval-v0, test split, {u} user")
