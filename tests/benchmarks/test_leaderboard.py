@@ -112,3 +112,18 @@ def test_quick_main_job_runs_end_to_end_and_repeats_itself(tmp_path):
     assert metrics(again) == metrics(first)
     fresh = run("b")  # trained and evaluated again from nothing: the same numbers
     assert metrics(fresh) == metrics(first)
+
+
+def test_robustness_matrix_crosses_training_and_evaluation_users(tmp_path):
+    from agents.triplet_sl import TripletSLArgs
+    from benchmarks import robustness
+
+    TripletSLArgs(catalog="tiny", user="grammar", epochs=1, eval_dialogs=0, max_batches=1, progress=False,
+                  run_dir=str(tmp_path / "runs" / "triplet_sl-grammar-s0")).train()
+    report = robustness.main(["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
+                              "--train-users", "grammar", "captioner", "--eval-users", "grammar", "attributes-3",
+                              "relevance", "--out", str(tmp_path / "out"), "--no-progress"])
+    assert set(report["matrices"]["triplet_sl"]) == {"grammar"}  # no captioner run: skipped
+    assert set(report["matrices"]["triplet_sl"]["grammar"]) == {"grammar", "attributes-3", "relevance"}
+    assert "**" in (tmp_path / "out" / "robustness.md").read_text()  # the diagonal is marked
+    assert len(list((tmp_path / "out" / "runs" / "robustness").glob("*.json"))) == 3
