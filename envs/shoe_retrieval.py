@@ -431,8 +431,9 @@ class ShoeRetrievalEnv(gym.Env):
     from the image on show ("are red with a lower heel"); the agent answers with a query in the
     retrieval space and/or the next image to show. The catalog is injected (SynthShoes by default),
     and so is the user (by default the paper's user model, a trained relative captioner; or the
-    grammar shopper, a relative-attribute shopper, or any object with
-    `describe(target_ids, candidate_ids, rngs) -> list[str]`).
+    grammar shopper, a relative-attribute shopper, the binary-relevance shopper, or any object with
+    `describe(target_ids, candidate_ids, rngs) -> list[str]`; a user with `compares_with_previous =
+    True` also gets `previous_ids`, the image shown before, -1 on a dialog's first image).
 
     ## Action Space
     Chosen by `action_type`:
