@@ -24,8 +24,9 @@ and a killed run resumes where it stopped:
 
 The quick profile trains briefly (SL one epoch, policy improvement and SCST a few dozen batches, PPO
 4,096 steps) and every one of its results says "quick"; the paper profile uses the budgets of the
-agents' own commands (PPO: 50,000 steps, about 50 steps a second on 2 CPU cores with the captioner). Training and evaluation are deterministic on CPU for a given thread count:
-two runs print the same numbers.
+agents' own commands (PPO: 50,000 steps, about 50 steps a second on 2 CPU cores with the captioner).
+Training and evaluation are deterministic on CPU for a given thread count: two runs print the same
+numbers.
 """
 
 from __future__ import annotations

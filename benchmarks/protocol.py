@@ -204,7 +204,7 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
         env.close()
     percentile = rank_percentile(ranks, n_items)  # (episodes, T + 1)
     means = percentile.mean(axis=0)
-    ci = _bootstrap_ci(percentile, config.bootstrap, config.seed)
+    ci = bootstrap_ci(percentile, config.bootstrap, config.seed)
     return EvalResult(
         agent=agent_name or type(agent).__name__,
         user=user_name or (user if isinstance(user, str) else type(user).__name__),
@@ -257,7 +257,7 @@ def _layout_mismatch(space: spaces.Space, env_space: spaces.Space, path: str) ->
     return None if same else f"{path} is {space}, the env's is {env_space}"
 
 
-def _bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     """(T, 2) percentile-bootstrap 95% interval of the per-turn mean over episodes."""
     rng = make_rng(seed, "protocol", "bootstrap")
     n = len(values)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.protocol import _bootstrap_ci
+from benchmarks.protocol import bootstrap_ci
 from simulators.cache import data_home
 from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.seeding import make_rng
@@ -158,7 +158,7 @@ def summarise(records: Iterable[dict[str, Any]], bootstrap: int = 1000, seed: in
     rows = []
     for (mode, agent, catalog, turns), group in sorted(groups.items()):
         percentiles = np.stack([turn_percentiles(r, turns) for r in group])  # (dialogs, turns + 1)
-        ci = _bootstrap_ci(percentiles, bootstrap, seed)
+        ci = bootstrap_ci(percentiles, bootstrap, seed)
         rows.append(SummaryRow(mode, agent, catalog, turns, len(group), percentiles.mean(axis=0).tolist(),
                                [(float(lo), float(hi)) for lo, hi in ci],
                                float(np.mean([bool(r["found"]) for r in group]))))
