@@ -10,7 +10,8 @@ the target once (seeded first image, five turns): WhittleSearch runs against the
 `attributes-10-handcrafted` user and reads its constraints on the same hand-crafted estimates
 (WhittleSearch's original attribute values came from hand-crafted features); the dialog manager
 (policy improvement) runs against the captioner and the grammar user it was trained with. The
-oracle and deep-estimate WhittleSearch rows show what better attribute values would buy. Writes
+oracle and deep-estimate WhittleSearch rows show what better attribute values would buy, and the
+one- and three-attribute users a person's terser answers. Writes
 results/user_study.json.
 """
 
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results: list[EvalResult] = []
     for values, user in (("handcrafted", "attributes-10-handcrafted"), ("deep", "attributes-10-deep"),
-                         ("oracle", "attributes-10")):
+                         ("oracle", "attributes-10"), ("handcrafted", "attributes-3-handcrafted"),
+                         ("handcrafted", "attributes-1-handcrafted")):
         attributes = catalog.attributes if values == "oracle" else load_attribute_estimates(catalog, values)
         agent = WhittleSearchAgent(attributes[split_ids], vocabulary, features=features)
         results.append(evaluate(agent, catalog, registry.make_user(user, catalog), agent_name=f"WhittleSearch "
