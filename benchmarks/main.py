@@ -48,7 +48,7 @@ from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.leaderboard import format_leaderboard, write_leaderboard
 from benchmarks.protocol import PROTOCOL_VERSION, ProtocolConfig, evaluate
-from benchmarks.results import AgentInfo, ResultsFileError, RunResult, make_result, read_result, write_result
+from benchmarks.results import AgentInfo, RunResult, make_result, reusable_result, write_result
 from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import content_hash
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
         for user_name in dict.fromkeys(eval_users):
             user = users[user_name]
             path = results_dir / f"{_slug(info.name)}--{user_name}.json"
-            cached = _cached(path, info, registry.user_fingerprint(user), catalog_hash)
+            cached = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
             if cached is not None:
                 results.append(cached)
                 continue
@@ -238,20 +238,6 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     print(f"\nwrote {table}, {figure}, {grid_path} and {len(results)} results files in {results_dir} "
           f"(total {time.perf_counter() - t0:.0f} s)")
     return results
-
-
-def _cached(path: Path, info: AgentInfo, fingerprint: str, catalog_hash: str | None) -> RunResult | None:
-    """The results file at `path` if it is valid and was made from the same checkpoint, user and catalog."""
-    if not path.exists():
-        return None
-    try:
-        result = read_result(path)
-    except ResultsFileError as err:
-        print(f"   (re-evaluating: {err})")
-        return None
-    same = (result.agent.checkpoint_sha256 == info.checkpoint_sha256 and result.user.fingerprint == fingerprint
-            and result.catalog.content_hash == catalog_hash and result.agent.name == info.name)
-    return result if same else None
 
 
 if __name__ == "__main__":

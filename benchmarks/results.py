@@ -192,3 +192,20 @@ def as_eval_result(result: RunResult) -> EvalResult:
                       mean_rank_percentile=list(m.mean_rank_percentile), ci95=[tuple(c) for c in m.ci95],
                       recall={k: list(v) for k, v in m.recall.items()}, success=list(m.success),
                       seconds=result.eval_seconds, protocol=result.protocol_version)
+
+
+def reusable_result(path: str | Path, agent: AgentInfo, user_fingerprint: str,
+                    catalog_hash: str | None) -> RunResult | None:
+    """The results file at `path` if it is valid, of this protocol, and was made from the same agent (name and
+    checkpoint), user and catalog; else None (the caller evaluates again)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        result = read_result(path)
+    except ResultsFileError as err:
+        print(f"   (evaluating again: {err})")
+        return None
+    same = (result.agent.checkpoint_sha256 == agent.checkpoint_sha256 and result.agent.name == agent.name
+            and result.user.fingerprint == user_fingerprint and result.catalog.content_hash == catalog_hash)
+    return result if same else None

@@ -8,7 +8,8 @@ method and each training user with a finished run in `runs/<method>-<user>-s<see
 the agent is evaluated on the protocol (frozen test dialogs, 10 turns) with every evaluation user:
 the captioner, the grammar, the six estimated-attribute users and the relevance user (all speak
 words of the one vocabulary, so every pairing is possible). Writes one results file per cell to
-`results/runs/robustness/`, the matrix (mean rank percentile at the chosen turn, rows: training
+`results/runs/robustness/` (a cell whose file still fits the checkpoint and the user is not evaluated
+again, so the matrix can grow as runs finish), the matrix (mean rank percentile at the chosen turn, rows: training
 user, columns: evaluation user) to `results/robustness.md` and `results/robustness.json`.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 from agents.dialog_manager import DialogManagerAgent
 from benchmarks.agents import LABELS, METHODS
 from benchmarks.protocol import ProtocolConfig, evaluate
-from benchmarks.results import AgentInfo, make_result, write_result
+from benchmarks.results import AgentInfo, make_result, reusable_result, write_result
 from simulators import registry
 from simulators.cache import content_hash, write_json
 
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                       vocabulary=vocabulary) for name in args.eval_users}
     protocol = ProtocolConfig(seed=args.seed)
     out = Path(args.out)
+    catalog_hash = content_hash(catalog.path) if catalog.path else None
     report: dict[str, Any] = {"catalog": catalog.name, "turn": args.turn, "matrices": {}}
     for method in args.methods:
         matrix: dict[str, dict[str, float]] = {}
@@ -81,11 +83,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              train_minutes=round(state["train_seconds"] / 60, 2))
             matrix[train_user] = {}
             for eval_user, user in users.items():
-                evaluation = evaluate(agent, catalog, user, protocol, agent_name=info.name, user_name=eval_user,
-                                      device=args.device, vocabulary=vocabulary, progress=progress)
-                write_result(make_result(evaluation, catalog, info, user, eval_user, args.device),
-                             out / "runs" / "robustness" / f"{method}-{train_user}--{eval_user}.json")
-                matrix[train_user][eval_user] = evaluation.mean_rank_percentile[min(args.turn, protocol.max_turns)]
+                path = out / "runs" / "robustness" / f"{method}-{train_user}--{eval_user}.json"
+                result = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
+                if result is None:
+                    evaluation = evaluate(agent, catalog, user, protocol, agent_name=info.name, user_name=eval_user,
+                                          device=args.device, vocabulary=vocabulary, progress=progress)
+                    result = make_result(evaluation, catalog, info, user, eval_user, args.device)
+                    write_result(result, path)
+                curve = result.metrics.mean_rank_percentile
+                matrix[train_user][eval_user] = curve[min(args.turn, len(curve) - 1)]
                 print(f"{info.name:<55} with {eval_user:<26} turn {args.turn}: "
                       f"{100 * matrix[train_user][eval_user]:.1f}", flush=True)
         report["matrices"][method] = matrix

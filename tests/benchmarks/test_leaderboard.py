@@ -126,4 +126,11 @@ def test_robustness_matrix_crosses_training_and_evaluation_users(tmp_path):
     assert set(report["matrices"]["triplet_sl"]) == {"grammar"}  # no captioner run: skipped
     assert set(report["matrices"]["triplet_sl"]["grammar"]) == {"grammar", "attributes-3", "relevance"}
     assert "**" in (tmp_path / "out" / "robustness.md").read_text()  # the diagonal is marked
-    assert len(list((tmp_path / "out" / "runs" / "robustness").glob("*.json"))) == 3
+    cells = sorted((tmp_path / "out" / "runs" / "robustness").glob("*.json"))
+    assert len(cells) == 3
+    stamps = [p.stat().st_mtime_ns for p in cells]
+    again = robustness.main(["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
+                             "--train-users", "grammar", "--eval-users", "grammar", "attributes-3", "relevance",
+                             "--out", str(tmp_path / "out"), "--no-progress"])
+    assert again["matrices"] == report["matrices"]
+    assert [p.stat().st_mtime_ns for p in cells] == stamps  # every cell reused, none evaluated again
