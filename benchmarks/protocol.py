@@ -281,10 +281,6 @@ def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None
     return "\n".join(lines)
 
 
-def save_results(results: list[EvalResult], path: str | Path) -> Path:
-    return write_json([r.to_json() for r in results], path)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Maintainer's command: `python -m benchmarks.protocol --freeze --catalog full` writes a frozen dialog file."""
     parser = argparse.ArgumentParser(description=main.__doc__)
