@@ -62,6 +62,16 @@ def _has_abstract_methods(cls: type) -> bool:
     return any(getattr(getattr(cls, name, None), "__isabstractmethod__", False) for name in dir(cls))
 
 
+def dialog_starts(observation: dict[str, np.ndarray], episode_start: np.ndarray | None) -> np.ndarray:
+    """(B,) rows of a batched observation where a new dialog begins: `episode_start`, or a first
+    observation (`turn == 0`), so agents with dialog state also work when the caller passes none."""
+    b = len(observation["candidate"])
+    starting = np.asarray(observation["turn"]).reshape(b) == 0
+    if episode_start is not None:
+        starting |= np.asarray(episode_start, dtype=bool).reshape(b)
+    return starting
+
+
 def as_batch(observation: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:
     """(batched observation, whether the input was a single unbatched observation)."""
     single = np.asarray(observation["candidate"]).ndim == 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Agent, as_batch
+from agents.base import Agent, as_batch, dialog_starts
 from simulators.language.vocab import Vocabulary
 from simulators.users import LESS_LIKE_THIS, MORE_LIKE_THIS
 
@@ -77,10 +77,7 @@ class RocchioAgent(Agent):
                 deterministic: bool = True) -> tuple[Any, Any]:
         obs, single = as_batch(observation)
         features = obs["candidate_features"].astype(np.float64)
-        b = len(features)
-        starting = np.asarray(obs["turn"]).reshape(b) == 0
-        if episode_start is not None:
-            starting |= np.asarray(episode_start, dtype=bool).reshape(b)
+        starting = dialog_starts(obs, episode_start)
         self._reset(features, starting)
         s = self._state
         verdict = self.verdicts(obs["feedback"])

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Agent, as_batch
+from agents.base import Agent, as_batch, dialog_starts
 from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES
 from simulators.language.vocab import Vocabulary
 
@@ -121,10 +121,7 @@ class WhittleSearchAgent(Agent):
         obs, single = as_batch(observation)
         candidates = obs["candidate"].astype(np.int64)
         b = len(candidates)
-        starting = np.asarray(obs["turn"]).reshape(b) == 0
-        if episode_start is not None:
-            starting |= np.asarray(episode_start, dtype=bool).reshape(b)
-        self._reset(b, starting)
+        self._reset(b, dialog_starts(obs, episode_start))
         rows = np.arange(b)
         self.shown[rows, candidates] = True
         self.observe(candidates, obs["feedback"])

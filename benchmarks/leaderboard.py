@@ -22,7 +22,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from benchmarks.plots import save_figure  # noqa: E402
 from benchmarks.results import RunResult, read_result  # noqa: E402
+from simulators.cache import write_text  # noqa: E402
 
 TURNS = (1, 2, 3, 5, 10)
 STYLES = {"natural language": "-", "relative attributes": "--", "relevance": ":", "none": "-"}
@@ -72,8 +74,6 @@ def format_leaderboard(results: list[RunResult]) -> str:
 
 def plot_leaderboard(results: list[RunResult], path: str | Path) -> Path:
     """Rank percentile against turn for each agent with its own user (figure 4 of the paper), plus a zoom."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     own = [r for r in results if r.user.name == (r.agent.train_user or "captioner")]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), dpi=120)
     colours = plt.get_cmap("tab20")
@@ -97,26 +97,17 @@ def plot_leaderboard(results: list[RunResult], path: str | Path) -> Path:
     axes[1].set_xlim(left=0.5)
     axes[1].set_title("the same, 85-100%")
     axes[0].legend(fontsize=6, loc="lower right")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)
 
 
 def write_leaderboard(results: list[RunResult], out: str | Path) -> tuple[Path, Path]:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     first = results[0]
     machines = sorted({f"{r.machine.cpu} ({r.machine.cores} cores, {r.machine.device})" for r in results})
     header = (f"# ShoeRetrieval-v0 leaderboard\n\nProtocol {first.protocol_version}, catalog {first.catalog.name}, "
               f"{first.split} split ({first.metrics.episodes} dialogs), mean target rank percentile (%) per turn. "
               f"Machines: {', '.join(machines)}.\n\n")
-    table = out / "leaderboard.md"
-    tmp = table.with_name(f".{table.name}.tmp")
-    tmp.write_text(header + format_leaderboard(results) + "\n", encoding="utf-8")
-    tmp.replace(table)
+    table = write_text(header + format_leaderboard(results) + "\n", out / "leaderboard.md")
     return table, plot_leaderboard(results, out / "rank_curves.png")
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -36,6 +35,7 @@ import httpx
 import numpy as np
 
 from benchmarks.play.log import read_log
+from benchmarks.throughput import cpu_model
 from simulators import registry
 from simulators.cache import write_json
 from simulators.seeding import make_rng
@@ -114,16 +114,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
     ms = 1000 * np.asarray(values)
     return {"count": len(values), "median_ms": round(float(np.median(ms)), 1),
             "p95_ms": round(float(np.percentile(ms, 95)), 1), "max_ms": round(float(ms.max()), 1)}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

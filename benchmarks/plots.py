@@ -19,8 +19,6 @@ def plot_rank_curves(results: list[EvalResult], path: str | Path, title: str = "
     `zoom` (a y range in percent, e.g. (90, 100)) adds a second panel on that range, where curves that
     crowd the top of the full plot come apart.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     panels = 2 if zoom else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 4.2), dpi=120, squeeze=False)
     for ax in axes[0]:
@@ -38,6 +36,13 @@ def plot_rank_curves(results: list[EvalResult], path: str | Path, title: str = "
         axes[0][1].set_ylim(*zoom)
         axes[0][1].set_xlim(left=0.5)
         axes[0][1].set_title(f"the same, {zoom[0]:g}-{zoom[1]:g}%")
+    return save_figure(fig, path)
+
+
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Lay out, write atomically (staged beside `path`, then renamed) and close a figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchmarks.protocol import PROTOCOL_VERSION, EvalResult, load_frozen_dialogs
+from benchmarks.throughput import cpu_model
 from simulators import registry
 from simulators.cache import content_hash, write_json
 from simulators.catalog.catalog import Catalog
@@ -131,16 +131,6 @@ def _packages() -> dict[str, str]:
     return out
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user: Any, user_name: str,
                 device: str) -> RunResult:
     """A validated RunResult from a protocol evaluation and what was evaluated."""
@@ -157,7 +147,7 @@ def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user
         metrics=Metrics(episodes=evaluation.episodes, mean_rank_percentile=evaluation.mean_rank_percentile,
                         ci95=evaluation.ci95, recall=evaluation.recall, success=evaluation.success),
         eval_seconds=evaluation.seconds,
-        machine=Machine(packages=_packages(), python=sys.version.split()[0], device=str(device), cpu=_cpu(),
+        machine=Machine(packages=_packages(), python=sys.version.split()[0], device=str(device), cpu=cpu_model(),
                         cores=os.cpu_count() or 1),
         created_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 

@@ -26,7 +26,7 @@ from benchmarks.agents import LABELS, METHODS
 from benchmarks.protocol import ProtocolConfig, evaluate
 from benchmarks.results import AgentInfo, make_result, reusable_result, write_result
 from simulators import registry
-from simulators.cache import content_hash, write_json
+from simulators.cache import content_hash, write_json, write_text
 
 DEFAULT_USERS = ("captioner", "grammar", "attributes-10-deep", "attributes-10-handcrafted", "attributes-3-deep",
                  "attributes-3-handcrafted", "attributes-1-deep", "attributes-1-handcrafted", "relevance")
@@ -99,10 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                        for m, mx in report["matrices"].items())
     report["seconds"] = round(time.perf_counter() - t0, 1)
     write_json(report, out / "robustness.json")
-    md = out / "robustness.md"
-    tmp = md.with_name(f".{md.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(md)
+    md = write_text(text + "\n", out / "robustness.md")
     print("\n" + text + f"\n\nwrote {md} and {out / 'robustness.json'} ({report['seconds']:.0f} s)")
     return report
 

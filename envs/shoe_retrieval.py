@@ -160,7 +160,8 @@ class DialogBatch:
         b = len(self.target)
         frozen = np.zeros(b, dtype=bool) if frozen is None else frozen
         changed = ~frozen
-        previous = self.candidate.copy()  # the image each stepped row showed before this turn
+        compares = getattr(self.user, "compares_with_previous", False)
+        previous = self.candidate.copy() if compares else None  # what each row showed before this turn
         step_rows = np.flatnonzero(changed & ~reset_rows)
         all_queries = np.empty((b, self.dim), dtype=np.float32)
         for row, (target, first) in zip(np.flatnonzero(reset_rows), reset_options, strict=True):
@@ -191,7 +192,7 @@ class DialogBatch:
             self.turn[step_rows] += 1
         self.rank[rows], self.percentile[rows] = ranks, rank_percentile(ranks, self.n)
         context = {}
-        if getattr(self.user, "compares_with_previous", False):
+        if previous is not None:
             previous[reset_rows] = -1
             context["previous_ids"] = np.where(previous[rows] >= 0, self.item_ids[previous[rows]], -1)
         texts = self.user.describe(self.item_ids[self.target[rows]], self.item_ids[self.candidate[rows]],

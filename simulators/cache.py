@@ -241,17 +241,17 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def write_json(obj: Any, path: str | Path, sort_keys: bool = True) -> Path:
-    """The one atomic JSON writer: staged beside `path`, fsynced, then renamed over it (folders created).
+def write_text(text: str, path: str | Path) -> Path:
+    """The one atomic text writer: staged beside `path`, fsynced, then renamed over it (folders created).
 
-    Readers see the old file or the new one, never half of one. Numpy scalars are written as floats.
+    Readers see the old file or the new one, never half of one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, sort_keys=sort_keys, default=_json_default)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -259,6 +259,11 @@ def write_json(obj: Any, path: str | Path, sort_keys: bool = True) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(obj: Any, path: str | Path, sort_keys: bool = True) -> Path:
+    """The one atomic JSON writer (through `write_text`). Numpy scalars are written as floats."""
+    return write_text(json.dumps(obj, indent=1, sort_keys=sort_keys, default=_json_default), path)
 
 
 def _json_default(value: Any) -> Any:
