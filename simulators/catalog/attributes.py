@@ -12,6 +12,7 @@ import numpy as np
 from simulators.catalog.params import (
     CATEGORIES,
     COLOURS,
+    FINISH_SHINE,
     FINISHES,
     MAX_HEEL_CM,
     MAX_PLATFORM_CM,
@@ -19,6 +20,7 @@ from simulators.catalog.params import (
     ORNAMENTS,
     PATTERNS,
     SHAFT_HEIGHTS,
+    TOE_POINTINESS,
     TOE_SHAPES,
     ShoeParams,
 )
@@ -49,8 +51,6 @@ ATTRIBUTE_WORDS: dict[str, str] = {
     "feminine": "feminine",
 }
 
-_SHINE = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
-_TOE_POINT = {"pointed": 1.0, "round": 0.2, "open": 0.35}
 _SHAFT = {"none": 0.0, "ankle": 0.35, "mid-calf": 0.7, "knee": 1.0}
 _FORMAL_CAT = {"boots": 0.35, "rain boots": 0.0, "athletic shoes": 0.0, "sneakers": 0.05,
                "clogs": 0.1, "flats": 0.45, "pumps": 0.85, "high heels": 0.7, "stilettos": 0.85,
@@ -61,7 +61,8 @@ _SPORTY_CAT = {"boots": 0.15, "rain boots": 0.35, "athletic shoes": 1.0, "sneake
 _FEMININE_CAT = {"boots": 0.35, "rain boots": 0.3, "athletic shoes": 0.1, "sneakers": 0.15,
                  "clogs": 0.2, "flats": 0.6, "pumps": 0.75, "high heels": 0.85, "stilettos": 0.95,
                  "wedding shoes": 1.0}
-_FEMININE_COLOUR = {"pink": 1.0, "red": 0.7, "purple": 0.7, "white": 0.5, "gold": 0.5, "silver": 0.5}
+_FEMININE_COLOUR = {"pink": 1.0, "red": 0.7, "purple": 0.7, "white": 0.5, "gold": 0.5, "silver": 0.5, "fuchsia": 1.0,
+                    "lilac": 0.9, "coral": 0.8, "cream": 0.5, "burgundy": 0.5, "light blue": 0.5}
 
 
 def _lookup(table: dict[str, float], vocab: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
@@ -76,7 +77,7 @@ def compute_attributes(params: ShoeParams) -> np.ndarray:
     platform = params["platform"].astype(np.float64) / MAX_PLATFORM_CM
     straps = params["strap_count"].astype(np.float64) / MAX_STRAPS
     shaft = _lookup(_SHAFT, SHAFT_HEIGHTS, params["shaft_height"])
-    shine = _lookup(_SHINE, FINISHES, params["finish"])
+    shine = _lookup(FINISH_SHINE, FINISHES, params["finish"])
     toe = params["toe_shape"].astype(int)
     open_toe = (toe == TOE_SHAPES.index("open")).astype(np.float64)
     ornament = (params["ornament"] != ORNAMENTS.index("none")).astype(np.float64)
@@ -84,19 +85,21 @@ def compute_attributes(params: ShoeParams) -> np.ndarray:
     cat = params["category"]
     stiletto_heel = (params["heel_shape"] == 2).astype(np.float64)
 
-    pointy = 0.85 * _lookup(_TOE_POINT, TOE_SHAPES, toe) + 0.15 * stiletto_heel
+    pointy = 0.85 * _lookup(TOE_POINTINESS, TOE_SHAPES, toe) + 0.15 * stiletto_heel
     opened = np.clip(0.45 * open_toe + 0.3 * params["open_back"] + 0.25 * straps * (1 - shaft)
                      + 0.2 * (1 - shaft) - 0.2 * shaft, 0, 1)
     bright = np.clip(0.65 * colour_sat * (0.4 + 0.6 * colour_light) + 0.35 * colour_light, 0, 1)
     ornamented = np.clip(0.45 * ornament + 0.15 * params["buckle"] + 0.15 * params["fur_trim"]
-                         + 0.15 * straps + 0.15 * patterned, 0, 1)
+                         + 0.15 * straps + 0.15 * patterned + 0.1 * params["stitching"] + 0.1 * params["two_tone"],
+                         0, 1)
     shiny = np.clip(0.9 * shine + 0.1 * (params["ornament"] == ORNAMENTS.index("rhinestones")), 0, 1)
     high = np.clip(0.85 * heel + 0.15 * platform, 0, 1)
     long_leg = shaft
     formal = np.clip(0.6 * _lookup(_FORMAL_CAT, CATEGORIES, cat) + 0.2 * shine + 0.2 * heel
                      - 0.15 * params["laces"] - 0.1 * patterned, 0, 1)
     sporty = np.clip(0.7 * _lookup(_SPORTY_CAT, CATEGORIES, cat) + 0.2 * params["laces"]
-                     + 0.1 * platform * (heel < 0.1) - 0.1 * heel, 0, 1)
+                     + 0.1 * platform * (heel < 0.1) - 0.1 * heel + 0.1 * params["logo"] + 0.1 * params["lug_sole"],
+                     0, 1)
     feminine = np.clip(0.5 * _lookup(_FEMININE_CAT, CATEGORIES, cat)
                        + 0.2 * _lookup(_FEMININE_COLOUR, tuple(c.name for c in COLOURS), params["primary_colour"])
                        + 0.15 * heel + 0.1 * (params["ornament"] == ORNAMENTS.index("bow"))

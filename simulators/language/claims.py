@@ -34,16 +34,25 @@ import numpy as np
 from simulators.catalog.attributes import ATTRIBUTES, compute_attributes
 from simulators.catalog.params import (
     CATEGORIES,
+    CLOSURES,
     COLOUR_NAMES,
     COLOURS,
+    FINISH_SHINE,
     FINISHES,
+    HEEL_MATERIALS,
     HEEL_SHAPES,
+    HEEL_WIDTH,
     ORNAMENTS,
     PATTERNS,
     SHAFT_HEIGHTS,
+    SUBTYPES,
+    TEXTURED_FINISHES,
+    TEXTURED_PATTERNS,
+    TOE_POINTINESS,
     TOE_SHAPES,
     ShoeParams,
     item,
+    subtypes,
 )
 from simulators.language.vocab import tokenize
 
@@ -70,17 +79,47 @@ POINT_GAP = 0.5
 SHAFT_GAP = 1
 """Shaft levels (none < ankle < mid-calf < knee) for "taller"/"shorter" (2 for "much taller")."""
 
-FINISH_SHINE: dict[str, float] = {"matte": 0.1, "suede": 0.0, "leather": 0.45, "patent": 1.0, "metallic": 0.85}
-TOE_POINTINESS: dict[str, float] = {"pointed": 1.0, "round": 0.2, "open": 0.35}
+SATURATION_GAP = 0.35
+"""Primary-colour saturation gap for "brighter"/"paler" (more or less colourful)."""
+ANIMAL_PATTERNS = ("leopard", "zebra", "snakeskin", "croc")
+"""Patterns that are "an animal print"."""
 
-GRAMMAR_VERSION = 3
+GRAMMAR_VERSION = 4
 """Bumped whenever the grammar's output for a given seed changes (a phrasing or claim here, or the sampling in
 `simulators.language.grammar`), so cached corpora and vocabularies are rebuilt."""
 
 SAME_ITEM_PHRASE = "is exactly this one"
+
+HEDGES: tuple[str, ...] = ("the same but", "identical but", "similar but", "essentially the same but",
+                           "basically the same but", "almost identical but", "exactly the same but", "just",
+                           "the same only")
+"""What may stand between "is"/"are" and a caption's first phrase: "are the same but darker"."""
+PP_HEDGES: tuple[str, ...] = ("identical except", "the same except", "the same but", "similar but", "same but")
+"""What may open a fragment before its "with" phrase: "identical except with laces"."""
+INSTEAD: tuple[str, ...] = ("instead of", "rather than")
+"""Joiners that introduce what the reference has ("are red instead of black"); the parser skips that phrase."""
+WANT = "i want them"
+"""A fragment opening: "i want them darker"."""
 """What the grammar says when the reference is the target itself (it carries no claim)."""
 
 ARTICLES = frozenset({"a", "an", "the"})
+
+SUBTYPE_NOUNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sandals": (("sandals", "sandal"), ("strappy sandals", "strappy sandal")),
+    "gladiator sandals": (("gladiator sandals", "gladiator sandal"), ("gladiators", "gladiator")),
+    "slingbacks": (("slingbacks", "slingback"), ("sling backs", "sling back"), ("slingback shoes", "slingback shoe")),
+    "mules": (("mules", "mule"),),
+    "slides": (("slides", "slide"), ("slide sandals", "slide sandal")),
+    "mary janes": (("mary janes", "mary jane"), ("mary jane shoes", "mary jane shoe")),
+    "loafers": (("loafers", "loafer"), ("moccasins", "moccasin")),
+    "oxfords": (("oxfords", "oxford"), ("oxford shoes", "oxford shoe")),
+    "cowboy boots": (("cowboy boots", "cowboy boot"), ("western boots", "western boot")),
+    "chelsea boots": (("chelsea boots", "chelsea boot"),),
+    "combat boots": (("combat boots", "combat boot"), ("hiking boots", "hiking boot"), ("work boots", "work boot")),
+    "booties": (("booties", "bootie"),),
+    "high-tops": (("high-tops", "high-top"), ("high tops", "high top"), ("high-top sneakers", "high-top sneaker")),
+}
+"""(plural, singular) nouns of each style in `SUBTYPES`."""
 
 
 @dataclass(frozen=True)
@@ -124,28 +163,89 @@ class _Spec:
     """Worth saying in an outright description of the target alone ("boots with a bow")."""
     nouns: tuple[tuple[str, str], ...] = ()
     """(plural, singular) nouns of a category claim."""
+    neg: tuple[str, ...] = ()
+    """For a negation: what the target lacks, as the object of "does not have" ("laces", "a heel")."""
 
 
 def _with(*nps: str) -> tuple[str, ...]:
-    """Prepositional phrases "with <np>" (keeping the "!" strong marker in front)."""
-    return tuple("!with " + p[1:] if p.startswith("!") else "with " + p for p in nps)
+    """Prepositional phrases "with <np>" (keeping a "!" or "~" marker in front)."""
+    return tuple(p[0] + "with " + p[1:] if p[:1] in "!~" else "with " + p for p in nps)
+
+
+SHADES: dict[str, tuple[str, ...]] = {
+    "black": ("jet black", "pitch black"),
+    "white": ("bright white", "pure white", "snow white"),
+    "gray": ("grey", "dark gray", "dark grey", "charcoal", "slate gray", "light gray", "light grey"),
+    "brown": ("dark brown", "chocolate", "chocolate brown", "mahogany", "reddish brown", "russet", "brick brown"),
+    "tan": ("light brown", "camel", "caramel", "cognac", "warm tan"),
+    "red": ("bright red", "cherry red", "scarlet", "fire engine red"),
+    "pink": ("light pink", "pale pink", "baby pink", "rose", "rose pink", "blush pink"),
+    "purple": ("dark purple", "deep purple", "plum", "violet", "eggplant"),
+    "blue": ("bright blue", "royal blue", "cobalt", "cobalt blue", "electric blue"),
+    "green": ("bright green", "kelly green", "emerald", "emerald green", "lime green", "grass green"),
+    "yellow": ("bright yellow", "lemon yellow", "canary yellow", "sunny yellow"),
+    "orange": ("bright orange", "burnt orange", "tangerine", "rust orange"),
+    "silver": ("silvery", "pewter", "metallic silver"),
+    "gold": ("golden", "metallic gold", "champagne"),
+    "navy": ("navy blue", "dark blue", "midnight blue", "deep blue"),
+    "burgundy": ("maroon", "wine", "wine colored", "dark red", "deep red", "oxblood"),
+    "teal": ("turquoise", "aqua", "blue green", "teal blue"),
+    "olive": ("olive green", "khaki", "army green", "dark green"),
+    "beige": ("taupe", "nude", "sand colored", "light beige", "neutral beige"),
+    "cream": ("ivory", "off-white", "off white", "eggshell", "bone colored"),
+    "lilac": ("lavender", "light purple", "pale purple", "mauve", "pastel purple"),
+    "fuchsia": ("hot pink", "bright pink", "magenta", "neon pink"),
+    "coral": ("peach", "salmon", "coral pink", "peachy"),
+    "light blue": ("sky blue", "baby blue", "pale blue", "powder blue"),
+    "bronze": ("copper", "metallic bronze", "coppery"),
+}
+"""Other names people give each palette colour ("navy blue", "maroon", "ivory"): said less often than the name."""
 
 
 def _build_specs() -> list[_Spec]:
     specs: list[_Spec] = []
     add = specs.append
     for c in COLOUR_NAMES:
+        shades = SHADES.get(c, ())
         add(_Spec(Claim("colour", c), "colour",
                   adj=(c, f"{c} in color", f"{c} in colour", f"all {c}", f"{c} colored", f"a {c} color",
-                       f"mostly {c}", f"{c} toned", f"a {c} shade"),
-                  np=(f"a {c} color", f"a {c} colour", f"a {c} tone", f"a {c} shade"), mod=(c,)))
+                       f"mostly {c}", f"{c} toned", f"a {c} shade", f"~{c} on the upper",
+                       *(f"~{x}" for x in shades), *(f"~{x} colored" for x in shades if not x.endswith("colored"))),
+                  np=(f"a {c} color", f"a {c} colour", f"a {c} tone", f"a {c} shade", f"~a {c} upper",
+                      f"~{c} uppers", f"~a {c} hue", *(f"~a {x} color" for x in shades),
+                      *(f"~{x} uppers" for x in shades)),
+                  mod=(c, *(f"~{x}" for x in shades))))
     for word in ("darker", "lighter"):
         add(_Spec(Claim("colour_rel", word), "colour", relative=True,
                   adj=(word, f"!much {word}", f"{word} in color", f"{word} in colour", f"a {word} color",
                        f"a {word} shade", f"!a lot {word}", f"slightly {word}", f"a bit {word}", f"a little {word}",
-                       f"somewhat {word}", f"!way {word}", f"{word} toned", f"{word} overall"),
+                       f"somewhat {word}", f"!way {word}", f"{word} toned", f"{word} overall", f"~{word} colored",
+                       f"~{word} in tone", f"~a {word} hue"),
                   np=(f"a {word} color", f"a {word} colour", f"a {word} shade", f"!a much {word} color",
-                      f"a {word} tone", f"a slightly {word} color")))
+                      f"a {word} tone", f"a slightly {word} color", f"~a {word} hue", f"~{word} uppers",
+                      f"~a {word} upper", f"~{word} colors")))
+    for word, synonyms, nps in (
+            ("brighter", ("more colorful", "more vibrant", "more vivid", "bolder", "brighter colored", "more saturated",
+                          "more eye catching"),
+             ("a brighter color", "a more vivid color", "a bolder color", "brighter colors", "more color")),
+            ("paler", ("more muted", "less colorful", "more neutral", "more subdued", "less bright", "paler colored",
+                       "more washed out"),
+             ("a paler color", "a more muted color", "a more neutral color", "paler colors", "a softer color"))):
+        add(_Spec(Claim("colour_rel", word), "colour", relative=True, adj=(word, f"!much {word}", *synonyms),
+                  np=nps, pp=_with(*nps[:3])))
+    add(_Spec(Claim("two_tone", True), "colour",
+              adj=("two-tone", "two-toned", "two tone", "color blocked", "multi-colored", "multicolored",
+                   "two colored", "contrast colored", "~multi colored", "~in two shades"),
+              np=("two colors", "two tones", "a contrasting panel", "contrasting panels", "contrast panels",
+                  "a panel in a contrasting color", "contrasting colors", "different colored panels",
+                  "a contrast back", "contrasting sides", "an accent color", "accent panels",
+                  "~a two-tone design", "~contrasting edging"),
+              pp=_with("two colors", "a contrasting panel", "contrasting panels", "contrast panels", "accent panels"),
+              descriptive=True))
+    add(_Spec(Claim("no", "two_tone"), "colour", weight=0.5,
+              adj=("all one color", "one color", "monochromatic", "a single color", "uniform in color"),
+              np=("one color", "a single color", "no contrasting panels", "one uniform color"),
+              pp=("without contrasting panels", "in a single color", "in one color")))
     add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
               adj=("higher", "higher heeled", "!much higher", "!a lot higher", "a bit higher", "slightly higher"),
               np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel",
@@ -162,26 +262,58 @@ def _build_specs() -> list[_Spec]:
                          "a stacked heel", "a sturdy heel", "a square heel"),
                "wedge": ("a wedge heel", "wedge heels", "a wedge")}
     heel_adj = {"stiletto": ("stiletto heeled",), "block": ("block heeled", "chunky heeled"),
-                "wedge": ("s|a wedge", "p|wedges", "wedge heeled")}
+                "wedge": ("s|a wedge", "p|wedges", "wedge heeled", "wedge-heeled", "wedged")}
     for shape in ("stiletto", "block", "wedge"):
         add(_Spec(Claim("heel_shape", shape), "heel", adj=heel_adj[shape], np=heel_np[shape],
                   pp=_with(*heel_np[shape]), descriptive=True))
+    materials = {"cork": (("cork", "cork soled"), ("a cork heel", "a cork wedge", "a cork sole", "cork",
+                                                   "a cork platform",
+                                                  "a cork bottom")),
+                 "clear": (("clear heeled", "lucite heeled"), ("a clear heel", "a lucite heel", "a transparent heel",
+                                                                "a see-through heel", "a clear plastic heel",
+                                                                "clear heels", "a plastic heel")),
+                 "wooden": (("wooden", "wood heeled"), ("a wooden heel", "a wood heel", "a wooden sole",
+                                                        "a wooden base", "a wood grain heel", "wooden heels"))}
+    for name, (adj, nps) in materials.items():
+        add(_Spec(Claim("heel_material", name), "heel", adj=adj, np=nps, pp=_with(*nps), mod=(adj[0],),
+                  descriptive=True))
+    add(_Spec(Claim("heel_width_rel", "wider"), "heel", relative=True,
+              adj=("sturdier", "chunkier heeled", "wider heeled", "thicker heeled"),
+              np=("a wider heel", "a thicker heel", "a chunkier heel", "a sturdier heel", "a more solid heel",
+                  "a heavier heel", "wider heels", "thicker heels", "a larger heel base"),
+              pp=_with("a wider heel", "a thicker heel", "a chunkier heel", "a sturdier heel")))
+    add(_Spec(Claim("heel_width_rel", "narrower"), "heel", relative=True,
+              adj=("narrower heeled", "thinner heeled", "more delicate", "daintier"),
+              np=("a narrower heel", "a thinner heel", "a skinnier heel", "a slimmer heel", "a more delicate heel",
+                  "a sleeker heel", "narrower heels", "thinner heels", "a more slender heel"),
+              pp=_with("a narrower heel", "a thinner heel", "a skinnier heel", "a slimmer heel")))
     add(_Spec(Claim("no", "heel"), "heel", adj=("flat", "completely flat"), np=("no heel", "no heels"),
-              pp=("without a heel", "with no heel")))
-    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed", "sharply pointed"),
-               "round": ("round toed", "rounded", "rounded at the front"),
-               "open": ("open toed", "open toe", "peep toe", "toeless", "open at the front"),
-               "closed": ("closed toed", "closed toe", "closed at the front")}
-    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes", "a sharp toe", "a pointed front"),
-              "round": ("a round toe", "a rounded toe", "round toes", "a rounded front"),
-              "open": ("an open toe", "open toes", "a peep toe", "exposed toes"),
-              "closed": ("a closed toe", "closed toes", "a covered toe", "a closed front")}
+              pp=("without a heel", "with no heel"), neg=("a heel", "heels", "any heel")))
+    toe_adj = {"pointed": ("pointy", "pointed", "pointy toed", "sharply pointed", "pointed-toe", "~pointy at the tip"),
+               "round": ("round toed", "rounded", "rounded at the front", "round-toed", "~round at the tip"),
+               "open": ("open toed", "open toe", "peep toe", "toeless", "open at the front", "open-toed",
+                        "open-toe", "peep-toe"),
+               "closed": ("closed toed", "closed toe", "closed at the front", "closed-toe", "closed-toed",
+                          "~enclosed at the toe")}
+    toe_np = {"pointed": ("a pointed toe", "a pointy toe", "pointy toes", "a sharp toe", "a pointed front",
+                          "a pointy tip", "a pointed tip", "~a narrow pointed toe"),
+              "round": ("a round toe", "a rounded toe", "round toes", "a rounded front", "a rounded tip",
+                        "a round tip", "~a rounded toe cap"),
+              "open": ("an open toe", "open toes", "a peep toe", "exposed toes", "an opening at the toe",
+                       "~a toe opening"),
+              "closed": ("a closed toe", "closed toes", "a covered toe", "a closed front", "an enclosed toe",
+                         "~a toe cap")}
     for toe in ("pointed", "round", "open", "closed"):
         add(_Spec(Claim("toe", toe), "toe", adj=toe_adj[toe], np=toe_np[toe], pp=_with(*toe_np[toe]),
                   descriptive=toe in ("pointed", "open"), weight=0.5 if toe == "closed" else 1.0))
     add(_Spec(Claim("toe_rel", "more pointy"), "toe", relative=True,
               adj=("pointier", "more pointy", "more pointed"), np=("a pointier toe", "a more pointed toe"),
               pp=_with("a pointier toe", "a more pointed toe")))
+    add(_Spec(Claim("toe_rel", "rounder"), "toe", relative=True,
+              adj=("rounder", "more rounded", "rounder toed", "blunter", "rounder at the front"),
+              np=("a rounder toe", "a more rounded toe", "a rounder front", "a blunter toe", "a rounder tip",
+                  "a wider toe"),
+              pp=_with("a rounder toe", "a more rounded toe", "a rounder tip")))
     add(_Spec(Claim("toe_rel", "less pointy"), "toe", relative=True,
               adj=("less pointy", "less pointed"), np=("a less pointy toe", "a less pointed toe"),
               pp=_with("a less pointy toe")))
@@ -189,8 +321,9 @@ def _build_specs() -> list[_Spec]:
                        ("an ankle-high shaft", "an ankle length shaft"), ("ankle",)),
              "mid-calf": (("mid-calf", "calf length", "mid-calf length", "calf high", "up to mid-calf"),
                           ("a mid-calf shaft", "a calf length shaft"), ("mid-calf",)),
-             "knee": (("knee-high", "knee high", "knee length", "up to the knee"),
-                      ("a knee-high shaft", "a shaft up to the knee", "a knee length shaft"), ("knee-high",))}
+             "knee": (("knee-high", "knee high", "knee length", "up to the knee", "~tall"),
+                      ("a knee-high shaft", "a shaft up to the knee", "a knee length shaft", "~a tall shaft"),
+                      ("knee-high",))}
     for level, (adj, nps, mod) in shaft.items():
         add(_Spec(Claim("shaft", level), "shaft_height", adj=adj, np=nps, pp=_with(*nps), mod=mod))
     for word, longer in (("taller", ("longer on the leg", "a longer shaft")), ("shorter", ())):
@@ -204,22 +337,39 @@ def _build_specs() -> list[_Spec]:
     add(_Spec(Claim("straps_rel", "fewer"), "strap_closure", relative=True, adj=("less strappy",),
               np=("fewer straps", "less straps", "one strap less"), pp=_with("fewer straps")))
     add(_Spec(Claim("straps", True), "strap_closure", adj=("strappy", "strapped"),
-              np=("a strap", "straps", "a strap across the foot", "a strap over the top"),
+              np=("a strap", "straps", "a strap across the foot", "a strap over the top", "a strap across the instep",
+                  "~a strap across the middle", "~a band across the foot",
+                  "~crisscrossing straps", "~crisscross straps",
+                  "~a strap around the foot", "~bands across the foot"),
               pp=_with("a strap", "straps", "a strap across the foot"), descriptive=True))
     add(_Spec(Claim("no", "straps"), "strap_closure", adj=("strapless",),
               np=("no straps", "no strap", "no straps at all"),
-              pp=("without straps", "without a strap", "with no straps")))
-    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up", "laced up"),
-              np=("laces", "shoelaces", "shoe laces", "shoestrings", "laces in front"),
+              pp=("without straps", "without a strap", "with no straps"), neg=("straps", "a strap", "any straps")))
+    add(_Spec(Claim("laces", True), "strap_closure", adj=("lace-up", "laced", "lace up", "laced up", "~tied"),
+              np=("laces", "shoelaces", "shoe laces", "shoestrings", "laces in front", "lacing", "~lacing up the front",
+                  "~eyelets and laces", "~a lace-up front"),
               pp=_with("laces", "shoelaces", "shoestrings"), descriptive=True))
     add(_Spec(Claim("no", "laces"), "strap_closure", adj=("not lace-up",), np=("no laces",),
-              pp=("without laces", "with no laces")))
+              pp=("without laces", "with no laces"), neg=("laces", "shoelaces", "any laces")))
     add(_Spec(Claim("buckle", True), "strap_closure", adj=("buckled",),
               np=("a buckle", "buckles", "a buckle closure", "a metal buckle", "a buckle on the side"),
               pp=_with("a buckle", "buckles", "a buckle closure", "a metal buckle"), descriptive=True))
     add(_Spec(Claim("no", "buckle"), "strap_closure", np=("no buckle", "no buckles"),
-              pp=("without a buckle", "without buckles")))
-    add(_Spec(Claim("slip_on", True), "strap_closure", adj=("slip-on", "slip on", "s|a slip-on", "p|slip-ons")))
+              pp=("without a buckle", "without buckles"), neg=("a buckle", "buckles")))
+    add(_Spec(Claim("slip_on", True), "strap_closure", adj=("slip-on", "slip on", "s|a slip-on", "p|slip-ons",
+                                                            "p|slip ons")))
+    add(_Spec(Claim("velcro", True), "strap_closure", adj=("velcro", "velcro strapped"),
+              np=("velcro", "velcro straps", "a velcro strap", "a velcro closure", "velcro closures",
+                  "hook and loop straps"),
+              pp=_with("velcro", "velcro straps", "a velcro closure"), descriptive=True))
+    closure = {"zipper": (("zippered", "zip-up", "zip up", "zipped"),
+                          ("a zipper", "a zip", "a side zipper", "zippers", "a zip closure", "a zipper up the side",
+                           "a long zipper", "a zip down the side")),
+               "elastic": (("elasticized", "stretchy"),
+                           ("elastic", "elastic panels", "an elastic panel", "elastic sides", "elastic side panels",
+                            "stretchy side panels", "an elastic gore"))}
+    for name, (adj, nps) in closure.items():
+        add(_Spec(Claim("closure", name), "strap_closure", adj=adj, np=nps, pp=_with(*nps), descriptive=True))
     finish = {"matte": (("matte", "matte looking"), ("a matte finish", "a matte look", "a matte texture"), ("matte",)),
               "suede": (("suede", "made of suede", "suede like", "soft suede"),
                         ("a suede finish", "suede material", "a suede texture", "a fuzzy suede texture"), ("suede",)),
@@ -229,7 +379,25 @@ def _build_specs() -> list[_Spec]:
                          ("a patent finish", "a patent leather finish", "a patent look"), ("patent leather", "patent")),
               "metallic": (("metallic", "metallic looking", "shimmery", "foil like"),
                            ("a metallic finish", "a metallic look", "a metallic sheen", "a shimmery finish"),
-                           ("metallic",))}
+                           ("metallic",)),
+              "canvas": (("canvas", "made of canvas", "woven", "fabric"),
+                         ("a canvas upper", "canvas material", "a woven fabric", "a fabric upper", "a canvas finish"),
+                         ("canvas",)),
+              "mesh": (("mesh", "made of mesh", "breathable", "airy", "perforated"),
+                       ("a mesh upper", "mesh material", "mesh panels", "a breathable mesh", "vents", "air holes",
+                        "perforations"),
+                       ("mesh",)),
+              "satin": (("satin", "made of satin", "silky", "satiny"),
+                        ("a satin finish", "satin material", "a silky finish", "a satin look", "a soft sheen"),
+                        ("satin",)),
+              "rubber": (("rubber", "rubbery", "made of rubber", "rubberized", "waterproof"),
+                         ("a rubber finish", "rubber material", "a rubbery look", "a waterproof finish",
+                          "a rubber upper"),
+                         ("rubber",)),
+              "glitter": (("glittery", "glitter", "sequined", "sparkling", "glittering", "blingy"),
+                          ("glitter", "sequins", "a glitter finish", "a sparkly glitter finish", "glitter all over",
+                           "sparkles"),
+                          ("glitter", "sequined"))}
     for name, (adj, nps, mod) in finish.items():
         add(_Spec(Claim("finish", name), "material_finish", adj=adj, np=nps, pp=_with(*nps), mod=mod))
     add(_Spec(Claim("shiny", True), "material_finish", adj=("shiny", "glossy", "very shiny", "very glossy"),
@@ -245,22 +413,33 @@ def _build_specs() -> list[_Spec]:
               adj=("less shiny", "duller", "less glossy", "more matte", "duller looking"),
               np=("a duller finish", "less shine", "a less shiny finish", "a more matte finish"),
               pp=_with("a duller finish", "less shine")))
-    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed", "fluffy"),
-              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff", "faux fur", "fluffy trim"),
+    add(_Spec(Claim("fur", True), "material_finish", adj=("furry", "fur trimmed", "fur-trimmed", "fluffy",
+                                                          "fleece lined", "fur lined"),
+              np=("fur trim", "a fur trim", "fur", "fur lining", "a fur cuff", "faux fur", "fluffy trim", "fleece",
+                  "fur edging", "~fur trims",
+                  "a fleece lining", "wool trim", "a woolen cuff", "a wool lining", "~fur linings",
+                  "~fur on the inside", "~fur around the top"),
               pp=_with("fur trim", "fur", "a fur cuff", "faux fur"), descriptive=True))
-    add(_Spec(Claim("no", "fur"), "material_finish", np=("no fur",), pp=("without fur", "without the fur")))
+    add(_Spec(Claim("no", "fur"), "material_finish", np=("no fur",), pp=("without fur", "without the fur"),
+              neg=("fur", "fur trim", "any fur")))
     ornament = {"bow": ((), ("a bow", "bows", "a bow on top", "a bow on the front", "a little bow", "a ribbon bow",
-                              "a bow detail")),
+                              "a bow detail", "~a small bow")),
                 "rhinestones": (("jeweled", "bejeweled", "sparkly", "embellished with rhinestones"),
                                 ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents",
-                                 "crystals", "gems", "some bling")),
-                "studs": (("studded", "spiked"), ("studs", "studded accents", "metal studs", "spikes", "metal spikes"))}
+                                 "crystals", "gems", "some bling", "stones", "jewel accents")),
+                "studs": (("studded", "spiked", "riveted"), ("studs", "studded accents", "metal studs", "spikes",
+                                                            "metal spikes", "rivets", "metal rivets")),
+                "fringe": (("fringed", "tasseled"), ("fringe", "fringes", "a fringe", "tassels", "fringe trim",
+                                                     "a fringed edge", "fringe detail")),
+                "chain": (("chained",), ("a chain", "a gold chain", "chain detail", "a metal chain", "chains",
+                                         "a chain across the front", "chain links"))}
     for name, (adj, nps) in ornament.items():
         add(_Spec(Claim("ornament", name), "ornaments", adj=adj, np=nps, pp=_with(*nps), descriptive=True))
-    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished", "not decorated"),
-              np=("no embellishments", "no decorations", "no accents", "no ornaments", "no details",
+    add(_Spec(Claim("no", "ornament"), "ornaments", adj=("plain", "not embellished", "not decorated", "~unadorned"),
+              np=("no embellishments", "no decorations", "no accents", "no ornaments", "no details", "~no ornament",
                   "no decoration at all"),
-              pp=("without embellishments", "without decorations", "without any details")))
+              pp=("without embellishments", "without decorations", "without any details"),
+              neg=("embellishments", "decorations", "any details", "ornaments")))
     add(_Spec(Claim("sole_rel", "thicker"), "sole", relative=True, adj=("thicker soled",),
               np=("a thicker sole", "thicker soles", "a chunkier sole", "a thicker platform", "a bigger platform",
                   "a heavier sole", "a bulkier sole", "a chunkier platform"),
@@ -269,6 +448,11 @@ def _build_specs() -> list[_Spec]:
               np=("a thinner sole", "thinner soles", "a slimmer sole", "a thinner platform", "a smaller platform",
                   "a less chunky sole", "a more delicate sole"),
               pp=_with("a thinner sole", "thinner soles", "a smaller platform")))
+    add(_Spec(Claim("lug_sole", True), "sole", adj=("rugged", "lugged", "treaded", "rugged looking"),
+              np=("a rugged sole", "a lug sole", "treads", "a treaded sole", "a grippy sole", "a waffle sole",
+                  "~a waffled sole",
+                  "deep treads", "a tread", "a rugged tread", "ridges on the sole", "a lugged outsole", "a tread sole"),
+              pp=_with("a rugged sole", "a lug sole", "treads", "a treaded sole", "deep treads"), descriptive=True))
     add(_Spec(Claim("platform", True), "sole", adj=("s|a platform", "p|platforms"),
               np=("a platform", "a platform sole", "a thick sole", "a thick platform", "a platform bottom",
                   "a raised sole"),
@@ -291,14 +475,37 @@ def _build_specs() -> list[_Spec]:
                           ("floral",)),
                "snakeskin": (("snakeskin", "snake print", "snakeskin textured", "reptile printed"),
                              ("a snakeskin print", "a snake print", "a snakeskin pattern", "a reptile print"),
-                             ("snakeskin",))}
+                             ("snakeskin",)),
+               "polka dots": (("polka dot", "polka dotted", "dotted", "spotty", "polka-dot"),
+                              ("polka dots", "dots", "a polka dot pattern", "a dot pattern", "a dotted print",
+                               "big dots", "spots all over"),
+                              ("polka dot",)),
+               "zebra": (("zebra", "zebra print", "zebra striped", "zebra patterned"),
+                         ("a zebra print", "zebra stripes", "a zebra pattern", "a black and white zebra print"),
+                         ("zebra print",)),
+               "croc": (("croc", "croc embossed", "crocodile", "alligator", "croc textured", "alligator embossed"),
+                        ("a croc texture", "a crocodile print", "an alligator print", "a croc pattern",
+                         "crocodile skin", "alligator skin", "a croc finish", "embossed scales"),
+                        ("croc embossed", "crocodile")),
+               "quilted": (("quilted", "padded", "diamond quilted"),
+                           ("quilting", "a quilted pattern", "a quilted texture", "diamond quilting",
+                            "quilted panels", "a padded look", "diamond stitching"),
+                           ("quilted",))}
     for name, (adj, nps, mod) in pattern.items():
         add(_Spec(Claim("pattern", name), "pattern", adj=adj, np=nps, pp=_with(*nps), mod=mod, descriptive=True))
+    add(_Spec(Claim("animal_print", True), "pattern", weight=0.6,
+              adj=("animal print", "animal printed", "p|animal prints"),
+              np=("an animal print", "an animal pattern", "an exotic animal print", "an animal skin print",
+                  "animal prints", "an exotic skin"),
+              pp=_with("an animal print", "an animal pattern", "an allover animal print"), descriptive=True))
     add(_Spec(Claim("no", "pattern"), "pattern", adj=("not patterned", "solid colored", "not printed"),
-              np=("no pattern", "no print", "no print at all", "a solid color"),
-              pp=("without a print", "without a pattern", "without any pattern")))
-    nouns = {"boots": (("boots", "boot"),), "rain boots": (("rain boots", "rain boot"),),
-             "athletic shoes": (("athletic shoes", "athletic shoe"), ("running shoes", "running shoe")),
+              np=("no pattern", "no print", "no print at all", "a solid color", "~no patterns"),
+              pp=("without a print", "without a pattern", "without any pattern"), neg=("a pattern", "a print",
+                                                                                       "any pattern")))
+    nouns = {"boots": (("boots", "boot"),),
+             "rain boots": (("rain boots", "rain boot"), ("wellies", "welly"), ("galoshes", "galosh")),
+             "athletic shoes": (("athletic shoes", "athletic shoe"), ("running shoes", "running shoe"),
+                                ("trainers", "trainer"), ("sports shoes", "sports shoe")),
              "sneakers": (("sneakers", "sneaker"), ("tennis shoes", "tennis shoe")), "clogs": (("clogs", "clog"),),
              "flats": (("flats", "ballet flat"), ("ballet flats", "ballet flat"), ("ballerinas", "ballerina")),
              "pumps": (("pumps", "pump"), ("court shoes", "court shoe")),
@@ -308,6 +515,10 @@ def _build_specs() -> list[_Spec]:
         forms = nouns[cat]
         adj = tuple(f"p|{pl}" for pl, _ in forms) + tuple(dict.fromkeys(f"s|a {sg}" for _, sg in forms))
         add(_Spec(Claim("category", cat), "category", adj=adj, nouns=forms))
+    for name in SUBTYPES:
+        forms = SUBTYPE_NOUNS[name]
+        adj = tuple(f"p|{pl}" for pl, _ in forms) + tuple(dict.fromkeys(f"s|a {sg}" for _, sg in forms))
+        add(_Spec(Claim("style", name), "category", adj=adj, nouns=forms, weight=0.7))
     style = {"more formal": (("more formal", "dressier", "more dressy", "more elegant", "!much more formal",
                               "classier", "fancier", "more professional", "more dressed up"),
                              ("a more formal look", "a dressier look", "a classier look", "a more elegant style")),
@@ -323,9 +534,52 @@ def _build_specs() -> list[_Spec]:
                                ("a less feminine look", "a more masculine style"))}
     for name, (adj, nps) in style.items():
         add(_Spec(Claim("style_rel", name), "style", relative=True, adj=adj, np=nps, pp=_with(*nps)))
-    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed"),
-              np=("a backless design", "no back"), pp=("with a backless design", "without a back"),
+    add(_Spec(Claim("open_back", True), "back", adj=("backless", "open-backed", "open at the back", "open in back",
+                                                     "open backed"),
+              np=("a backless design", "no back", "an open back", "an open heel", "no backs", "open backs",
+                  "~an open rear"),
+              pp=("with a backless design", "without a back", "with an open back", "with an open heel"),
               weight=0.5, descriptive=True))
+    relative = {
+        ("detail_rel", "busier"): (("busier", "more decorated", "more detailed", "more elaborate", "more ornate",
+                                    "more embellished", "fancier looking", "more intricate", "busier looking"),
+                                   ("more details", "more decoration", "more embellishment", "more going on",
+                                    "more detailing", "a busier design", "a more elaborate design", "busier designs")),
+        ("detail_rel", "plainer"): (("plainer", "simpler", "less busy", "less decorated", "less detailed",
+                                     "more simple", "more plain", "less ornate", "more understated", "cleaner looking",
+                                     "simpler looking"),
+                                    ("fewer details", "less decoration", "less detail", "a simpler design",
+                                     "a plainer design", "a cleaner design", "less going on", "simpler designs")),
+        ("texture_rel", "more textured"): (("more textured", "rougher", "more textured looking", "grainier"),
+                                           ("more texture", "a rougher texture", "a more textured surface",
+                                            "a more textured look")),
+        ("texture_rel", "smoother"): (("smoother", "sleeker", "smoother looking", "less textured", "slicker"),
+                                      ("a smoother finish", "a smoother surface", "less texture", "a sleeker look",
+                                       "a smoother texture")),
+        ("open_rel", "more open"): (("more open", "more revealing", "less covered", "more open looking",
+                                     "airier", "more exposed"),
+                                    ("more openings", "less coverage", "more skin showing", "more of the foot showing",
+                                     "a more open design", "more cutouts", "cutouts")),
+        ("open_rel", "more covered"): (("more covered", "more closed", "more enclosed", "less open", "less revealing",
+                                        "more closed in", "covering more of the foot"),
+                                       ("more coverage", "less skin showing", "more of the foot covered",
+                                        "a more closed design", "fewer openings")),
+    }
+    for (kind, value), (adj, nps) in relative.items():
+        add(_Spec(Claim(kind, value), "style" if kind == "open_rel" else "details", relative=True,
+                  adj=(*adj, f"!much {adj[0]}"), np=nps, pp=_with(*nps[:3])))
+    add(_Spec(Claim("stitching", True), "details", descriptive=True,
+              adj=("stitched", "topstitched", "hand stitched"),
+              np=("stitching", "contrast stitching", "visible stitching", "decorative stitching",
+                  "contrasting stitching",
+                  "stitched seams", "stitch lines", "topstitching", "stitching along the sides",
+                  "~seams", "~a seam down the middle"),
+              pp=_with("stitching", "contrast stitching", "visible stitching", "decorative stitching")))
+    add(_Spec(Claim("logo", True), "details", descriptive=True, adj=("logoed", "branded"),
+              np=("a logo", "a big logo", "a brand logo", "a logo on the side", "logos", "a logo design",
+                  "a large logo",
+                  "~a brand name logo", "~a star logo"),
+              pp=_with("a logo", "a big logo", "a logo on the side")))
     return specs
 
 
@@ -339,19 +593,30 @@ class Phrase(NamedTuple):
     words: int
     number: int  # 0 either, 1 singular only, 2 plural only
     strong: bool
+    weight: float = 1.0
+    """Relative chance among the claim's phrasings (RARE_WEIGHT for "~" phrasings)."""
+
+
+RARE_WEIGHT = 0.35
+"""Weight of a phrasing marked "~": a less usual way to say it ("navy blue", "a toe cap")."""
 
 
 def _phrases(raw: Sequence[str]) -> tuple[Phrase, ...]:
-    out = []
+    out: dict[tuple[str, int], Phrase] = {}
     for p in raw:
-        strong = p.startswith("!")
-        p = p.lstrip("!")
+        rare = p.startswith("~")
+        strong = p.lstrip("~").startswith("!")
+        p = p.lstrip("~!")
         number = {"s|": 1, "p|": 2}.get(p[:2], 0)
         if number:
             p = p[2:]
         p = _AN.sub(r"an \1", p)
-        out.append(Phrase(p, len(tokenize(p)), number, strong))
-    return tuple(out)
+        out.setdefault((p, number), Phrase(p, len(tokenize(p)), number, strong, RARE_WEIGHT if rare else 1.0))
+    return tuple(out.values())
+
+
+NEGATED_VERBS: tuple[str, ...] = ("p|do not have", "p|don't have", "s|does not have", "s|doesn't have")
+"""How a negation opens when it names what is missing: "does not have laces"."""
 
 
 SPECS: tuple[_Spec, ...] = tuple(_build_specs())
@@ -359,12 +624,15 @@ CLAIMS: tuple[Claim, ...] = tuple(s.claim for s in SPECS)
 """Every claim the grammar can make, in the column order of `claim_matrices`."""
 CLAIM_INDEX: dict[Claim, int] = {c: i for i, c in enumerate(CLAIMS)}
 TOPICS: tuple[str, ...] = ("colour", "heel", "strap_closure", "material_finish", "toe", "shaft_height", "ornaments",
-                           "sole", "pattern", "category", "style", "back")
+                           "sole", "pattern", "category", "style", "back", "details")
 ADJ_PHRASES: tuple[tuple[Phrase, ...], ...] = tuple(_phrases(s.adj) for s in SPECS)
 """Each claim's phrasings by family (the fields of SPECS), indexed like CLAIMS."""
 NP_PHRASES: tuple[tuple[Phrase, ...], ...] = tuple(_phrases(s.np) for s in SPECS)
 PP_PHRASES: tuple[tuple[Phrase, ...], ...] = tuple(_phrases(s.pp) for s in SPECS)
 MOD_PHRASES: tuple[tuple[Phrase, ...], ...] = tuple(_phrases(s.mod) for s in SPECS)
+NEG_PHRASES: tuple[tuple[Phrase, ...], ...] = tuple(
+    _phrases([f"{v} {obj}" for v in NEGATED_VERBS for obj in s.neg]) for s in SPECS)
+"""Each negation's "does not have X" phrasings (number-marked by the verb), indexed like CLAIMS."""
 NOUN_PHRASES: tuple[tuple[tuple[Phrase, Phrase], ...], ...] = tuple(
     tuple((_phrases((pl,))[0], _phrases((sg,))[0]) for pl, sg in s.nouns) for s in SPECS)
 """(plural, singular) nouns of each category claim, indexed like CLAIMS."""
@@ -377,7 +645,8 @@ def _key(text: str) -> tuple[str, ...]:
 def _build_inventory() -> dict[tuple[str, ...], Claim]:
     inventory: dict[tuple[str, ...], Claim] = {}
     for i, spec in enumerate(SPECS):
-        texts = [p.text for group in (ADJ_PHRASES[i], NP_PHRASES[i], PP_PHRASES[i], MOD_PHRASES[i]) for p in group]
+        texts = [p.text for group in (ADJ_PHRASES[i], NP_PHRASES[i], PP_PHRASES[i], MOD_PHRASES[i], NEG_PHRASES[i])
+                 for p in group]
         texts += [p.text for pair in NOUN_PHRASES[i] for p in pair]
         for text in texts:
             key = _key(text)
@@ -398,24 +667,36 @@ GRAMMAR_WORDS: frozenset[str] = frozenset(
     {w for key in PHRASE_INVENTORY for w in key}
     | {w for group in (ADJ_PHRASES, NP_PHRASES, PP_PHRASES, MOD_PHRASES) for spec in group for p in spec
        for w in tokenize(p.text)}
-    | {"is", "are", "has", "have", "looks", "and", "with", "a", "an", *tokenize(SAME_ITEM_PHRASE)})
+    | {w for spec in NEG_PHRASES for p in spec for w in tokenize(p.text)}
+    | {w for text in (*HEDGES, *PP_HEDGES, *INSTEAD, WANT, SAME_ITEM_PHRASE) for w in tokenize(text)}
+    | {"is", "are", "has", "have", "looks", "and", "with", "a", "an"})
 """Every word the grammar can write (for a vocabulary that covers phrasings a small corpus missed)."""
+
+
+_INSTEAD_KEYS = frozenset(tuple(tokenize(j)) for j in INSTEAD)
 
 
 def parse_claims(text: str) -> list[Claim]:
     """Claims stated in `text`, by greedy longest match against the grammar's phrase inventory.
 
     Words outside the inventory ("much", "and", "is") are skipped, so the parser also reads
-    captions it did not write, such as a neural captioner's output.
+    captions it did not write, such as a neural captioner's output. The phrase right after
+    "instead of" or "rather than" describes the reference, not the target, and is left out.
     """
     words = [w for w in tokenize(text) if w not in ARTICLES]
     claims: list[Claim] = []
+    about_reference = False
     i = 0
     while i < len(words):
+        if tuple(words[i:i + 2]) in _INSTEAD_KEYS:
+            about_reference, i = True, i + 2
+            continue
         for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
             claim = PHRASE_INVENTORY.get(tuple(words[i:i + n]))
             if claim is not None:
-                claims.append(claim)
+                if not about_reference:
+                    claims.append(claim)
+                about_reference = False
                 i += n
                 break
         else:
@@ -427,11 +708,18 @@ def parse_claims(text: str) -> list[Claim]:
 # Truth: vectorised for the generator, and an independent scalar check.
 
 _LIGHTNESS = np.array([c.lightness for c in COLOURS])
+_SATURATION = np.array([c.saturation for c in COLOURS])
 _SHINE = np.array([FINISH_SHINE[f] for f in FINISHES])
 _POINT = np.array([TOE_POINTINESS[t] for t in TOE_SHAPES])
+_HEEL_WIDTH = np.array([HEEL_WIDTH[h] for h in HEEL_SHAPES])
+_ROUND = np.array([{"pointed": 0.0, "round": 1.0}.get(t, np.nan) for t in TOE_SHAPES])
+"""A toe is "rounder" than another only round against pointed (an open toe is neither)."""
+_TEXTURED_FINISH = np.array([f in TEXTURED_FINISHES for f in FINISHES])
+_TEXTURED_PATTERN = np.array([p in TEXTURED_PATTERNS for p in PATTERNS])
 _CODE = {name: {v: i for i, v in enumerate(vocab)} for name, vocab in (
     ("heel_shape", HEEL_SHAPES), ("toe_shape", TOE_SHAPES), ("shaft_height", SHAFT_HEIGHTS),
-    ("ornament", ORNAMENTS), ("pattern", PATTERNS), ("finish", FINISHES), ("category", CATEGORIES))}
+    ("ornament", ORNAMENTS), ("pattern", PATTERNS), ("finish", FINISHES), ("category", CATEGORIES),
+    ("closure", CLOSURES), ("heel_material", HEEL_MATERIALS))}
 
 
 def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -439,8 +727,20 @@ def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = N
     f = {name: params[name][ids].astype(np.int64) for name in (
         "category", "primary_colour", "accent_colour", "heel_shape", "toe_shape", "shaft_height", "strap_count",
         "ornament", "pattern", "finish")}
-    for name in ("laces", "buckle", "fur_trim", "open_back"):
+    for name in ("laces", "buckle", "fur_trim", "open_back", "two_tone", "stitching", "logo", "lug_sole"):
         f[name] = params[name][ids].astype(bool)
+    for name in ("closure", "heel_material"):
+        f[name] = params[name][ids].astype(np.int64)
+    f["saturation"] = _SATURATION[f["primary_colour"]]
+    f["heel_width"] = _HEEL_WIDTH[f["heel_shape"]]
+    f["round"] = _ROUND[f["toe_shape"]]
+    f["textured"] = (_TEXTURED_FINISH[f["finish"]] | _TEXTURED_PATTERN[f["pattern"]]).astype(np.float64)
+    f["detail"] = ((f["ornament"] != _C["ornament"]["none"]).astype(np.float64)
+                   + (f["pattern"] != _C["pattern"]["solid"]) + f["two_tone"] + f["stitching"] + f["logo"] + f["fur_trim"])
+    f["openness"] = ((f["toe_shape"] == _C["toe_shape"]["open"]).astype(np.float64) + f["open_back"]
+                     + (f["shaft_height"] == _C["shaft_height"]["none"]))
+    styles_of = subtypes({k: v[ids] for k, v in params.items()})
+    f["subtypes"] = np.stack([styles_of[name] for name in SUBTYPES], axis=1)
     f["heel"] = params["heel_height"][ids].astype(np.float64)
     f["platform"] = params["platform"][ids].astype(np.float64)
     f["light"] = _LIGHTNESS[f["primary_colour"]]
@@ -479,26 +779,49 @@ _ABSOLUTE_BLOCKS: tuple = (
                          ~f["buckle"], (f["strap_count"] == 0) & ~f["laces"] & ~f["buckle"], f["fur_trim"],
                          ~f["fur_trim"], f["open_back"]], axis=1), None),
     ([Claim("finish", n) for n in FINISHES], lambda f: _onehot(f["finish"], range(len(FINISHES))), None),
+    ([Claim("two_tone", True), Claim("no", "two_tone"), Claim("stitching", True), Claim("logo", True),
+      Claim("lug_sole", True)],
+     lambda f: np.stack([f["two_tone"], ~f["two_tone"], f["stitching"], f["logo"], f["lug_sole"]], axis=1), None),
+    ([Claim("velcro", True)],
+     lambda f: _col(np.isin(f["category"], [_C["category"]["sneakers"], _C["category"]["athletic shoes"]])
+                    & (f["strap_count"] > 0) & ~f["laces"]), None),
+    ([Claim("closure", c) for c in ("zipper", "elastic")],
+     lambda f: _onehot(f["closure"], [_C["closure"][c] for c in ("zipper", "elastic")]), None),
+    ([Claim("heel_material", m) for m in ("cork", "clear", "wooden")],
+     lambda f: _onehot(f["heel_material"], [_C["heel_material"][m] for m in ("cork", "clear", "wooden")]), None),
+    ([Claim("animal_print", True)],
+     lambda f: _col(np.isin(f["pattern"], [_C["pattern"][n] for n in ANIMAL_PATTERNS])), None),
+    ([Claim("style", name) for name in SUBTYPES], lambda f: f["subtypes"], None),
     ([Claim("shiny", True), Claim("no", "shiny")],
      lambda f: np.stack([f["shine"] >= SHINY_MIN, f["shine"] <= DULL_MAX], axis=1),
      lambda f: np.stack([f["shine"] <= CLEARLY_SHINY, f["shine"] >= CLEARLY_SHINY], axis=1)),
-    ([Claim("ornament", o) for o in ("bow", "rhinestones", "studs")] + [Claim("no", "ornament")],
-     lambda f: _onehot(f["ornament"], [_C["ornament"][o] for o in ("bow", "rhinestones", "studs", "none")]), None),
+    ([Claim("ornament", o) for o in ORNAMENTS[1:]] + [Claim("no", "ornament")],
+     lambda f: _onehot(f["ornament"], [_C["ornament"][o] for o in (*ORNAMENTS[1:], "none")]), None),
     ([Claim("platform", True)], lambda f: _col(f["platform"] >= PLATFORM_MIN_CM),
      lambda f: _col(f["platform"] < PLATFORM_ABSENT_CM)),
-    ([Claim("pattern", n) for n in ("leopard", "plaid", "stripes", "floral", "snakeskin")] + [Claim("no", "pattern")],
-     lambda f: _onehot(f["pattern"], [_C["pattern"][n] for n in ("leopard", "plaid", "stripes", "floral", "snakeskin",
-                                                                 "solid")]), None),
+    ([Claim("pattern", n) for n in PATTERNS[1:]] + [Claim("no", "pattern")],
+     lambda f: _onehot(f["pattern"], [_C["pattern"][n] for n in (*PATTERNS[1:], "solid")]), None),
     ([Claim("category", c) for c in CATEGORIES], lambda f: _onehot(f["category"], range(len(CATEGORIES))), None),
 )
 # Relative claims: (claim, feature, sign, threshold): holds when sign * (target - reference) >= threshold.
 _RELATIVE_SPECS: tuple[tuple[Claim, str, int, float], ...] = (
     (Claim("colour_rel", "darker"), "light", -1, LIGHTNESS_GAP),
     (Claim("colour_rel", "lighter"), "light", 1, LIGHTNESS_GAP),
+    (Claim("colour_rel", "brighter"), "saturation", 1, SATURATION_GAP),
+    (Claim("colour_rel", "paler"), "saturation", -1, SATURATION_GAP),
+    (Claim("heel_width_rel", "wider"), "heel_width", 1, 1),
+    (Claim("heel_width_rel", "narrower"), "heel_width", -1, 1),
+    (Claim("detail_rel", "busier"), "detail", 1, 1),
+    (Claim("detail_rel", "plainer"), "detail", -1, 1),
+    (Claim("texture_rel", "more textured"), "textured", 1, 1),
+    (Claim("texture_rel", "smoother"), "textured", -1, 1),
+    (Claim("open_rel", "more open"), "openness", 1, 1),
+    (Claim("open_rel", "more covered"), "openness", -1, 1),
     (Claim("heel_rel", "higher"), "heel", 1, HEEL_GAP_CM),
     (Claim("heel_rel", "lower"), "heel", -1, HEEL_GAP_CM),
     (Claim("toe_rel", "more pointy"), "point", 1, POINT_GAP),
     (Claim("toe_rel", "less pointy"), "point", -1, POINT_GAP),
+    (Claim("toe_rel", "rounder"), "round", 1, 1),
     (Claim("shaft_rel", "taller"), "shaft_height", 1, SHAFT_GAP),
     (Claim("shaft_rel", "shorter"), "shaft_height", -1, SHAFT_GAP),
     (Claim("straps_rel", "more"), "strap_count", 1, 1),
@@ -579,18 +902,57 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
     def shaft_level(row: dict) -> int:
         return SHAFT_HEIGHTS.index(row["shaft_height"])
 
+    def saturation(row: dict) -> float:
+        return next(c.saturation for c in COLOURS if c.name == row["primary_colour"])
+
+    def details(row: dict) -> int:
+        return (int(row["ornament"] != "none") + int(row["pattern"] != "solid") + int(row["two_tone"])
+                + int(row["stitching"]) + int(row["logo"]) + int(row["fur_trim"]))
+
+    def textured(row: dict) -> int:
+        return int(row["finish"] in TEXTURED_FINISHES or row["pattern"] in TEXTURED_PATTERNS)
+
+    def openness(row: dict) -> int:
+        return int(row["toe_shape"] == "open") + int(row["open_back"]) + int(row["shaft_height"] == "none")
+
     if kind == "colour":
         return t["primary_colour"] == value
     if kind == "sole_colour":
         return t["accent_colour"] == value
+    if kind == "colour_rel" and value in ("brighter", "paler"):
+        return _directed(saturation(t) - saturation(r), value, "brighter", "paler", SATURATION_GAP)
     if kind == "colour_rel":
         return _directed(light(t) - light(r), value, "lighter", "darker", LIGHTNESS_GAP)
+    if kind == "heel_width_rel":
+        gap = HEEL_WIDTH[t["heel_shape"]] - HEEL_WIDTH[r["heel_shape"]]  # nan (never true) if either is flat
+        return _directed(gap, value, "wider", "narrower", 1)
+    if kind == "detail_rel":
+        return _directed(details(t) - details(r), value, "busier", "plainer", 1)
+    if kind == "texture_rel":
+        return _directed(textured(t) - textured(r), value, "more textured", "smoother", 1)
+    if kind == "open_rel":
+        return _directed(openness(t) - openness(r), value, "more open", "more covered", 1)
+    if kind in ("two_tone", "stitching", "logo", "lug_sole"):
+        return value is True and bool(t[kind])
+    if kind == "velcro":
+        return (value is True and t["category"] in ("sneakers", "athletic shoes") and int(t["strap_count"]) > 0
+                and not t["laces"])
+    if kind == "closure":
+        return value != "none" and t["closure"] == value
+    if kind == "heel_material":
+        return value != "plain" and t["heel_material"] == value
+    if kind == "animal_print":
+        return value is True and t["pattern"] in ANIMAL_PATTERNS
+    if kind == "style" and value in SUBTYPES:
+        return bool(subtypes({column: params[column][[target]] for column in params})[str(value)][0])
     if kind == "heel_rel":
         return _directed(float(t["heel_height"]) - float(r["heel_height"]), value, "higher", "lower", HEEL_GAP_CM)
     if kind == "heel_shape":
         return value != "flat" and t["heel_shape"] == value
     if kind == "toe":
         return t["toe_shape"] != "open" if value == "closed" else t["toe_shape"] == value
+    if kind == "toe_rel" and value == "rounder":
+        return t["toe_shape"] == "round" and r["toe_shape"] == "pointed"
     if kind == "toe_rel":
         gap = TOE_POINTINESS[t["toe_shape"]] - TOE_POINTINESS[r["toe_shape"]]
         return _directed(gap, value, "more pointy", "less pointy", POINT_GAP)
@@ -635,6 +997,7 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
     if kind == "no":
         absent = {"heel": t["heel_shape"] == "flat", "straps": int(t["strap_count"]) == 0, "laces": not t["laces"],
                   "buckle": not t["buckle"], "shiny": FINISH_SHINE[t["finish"]] <= DULL_MAX,
-                  "fur": not t["fur_trim"], "ornament": t["ornament"] == "none", "pattern": t["pattern"] == "solid"}
+                  "fur": not t["fur_trim"], "ornament": t["ornament"] == "none", "pattern": t["pattern"] == "solid",
+                  "two_tone": not t["two_tone"]}
         return bool(absent.get(str(value), False))
     return False

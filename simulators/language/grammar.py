@@ -19,18 +19,23 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from simulators.catalog.attributes import compute_attributes
-from simulators.catalog.params import ShoeParams
+from simulators.catalog.params import CATEGORIES, COLOUR_NAMES, FINISHES, HEEL_SHAPES, PATTERNS, TOE_SHAPES, ShoeParams
 from simulators.language.claims import (
     ADJ_PHRASES,
     CLAIM_INDEX,
     CLAIMS,
+    HEDGES,
+    INSTEAD,
     MOD_PHRASES,
+    NEG_PHRASES,
     NOUN_PHRASES,
     NP_PHRASES,
+    PP_HEDGES,
     PP_PHRASES,
     SAME_ITEM_PHRASE,
     SPECS,
     TOPICS,
+    WANT,
     Claim,
     Phrase,
     claim_matrices,
@@ -46,10 +51,29 @@ class Caption(NamedTuple):
 
 
 _STRUCTURES = ("are", "is", "have", "has", "other")
+_FRAGMENTS = ("are", "have", "with", "looks", "want", "except", "neg")
+"""Openings of "other" captions (see GrammarConfig.fragment_weights)."""
 # Per claim (indexed like CLAIMS): its topic's index in TOPICS, whether it is relative, whether a negation.
 _TOPIC_OF = tuple(TOPICS.index(s.topic) for s in SPECS)
 _IS_RELATIVE = tuple(s.relative for s in SPECS)
 _NEGATION = tuple(s.claim.kind == "no" for s in SPECS)
+_IS_STYLE = tuple(s.claim.kind == "style" for s in SPECS)
+
+
+def _value_claims(kind: str, column: str, vocab: tuple[str, ...]) -> tuple[str, np.ndarray]:
+    """(column, claim index of each code's Claim(kind, value), -1 where there is none)."""
+    return column, np.array([CLAIM_INDEX.get(Claim(kind, v), -1) for v in vocab], dtype=np.int64)
+
+
+_INSTEAD_OF: dict[str, tuple[str, np.ndarray]] = {
+    "colour": _value_claims("colour", "primary_colour", COLOUR_NAMES),
+    "finish": _value_claims("finish", "finish", FINISHES),
+    "pattern": _value_claims("pattern", "pattern", PATTERNS),
+    "heel_shape": _value_claims("heel_shape", "heel_shape", HEEL_SHAPES),
+    "toe": _value_claims("toe", "toe_shape", TOE_SHAPES),
+    "category": _value_claims("category", "category", CATEGORIES),
+}
+"""Claim kinds that may end in "instead of <the reference's value>": the reference's claim per parameter code."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +87,7 @@ class GrammarConfig:
     topic_weights: dict[str, float] = field(default_factory=lambda: {
         "colour": 3.377, "heel": 2.017, "strap_closure": 1.026, "material_finish": 0.756,
         "toe": 2.09, "shaft_height": 2.63, "ornaments": 1.156, "sole": 0.185, "pattern": 0.705,
-        "category": 1.0, "style": 2.516, "back": 0.3})
+        "category": 1.0, "style": 2.516, "back": 0.3, "details": 1.0})
     """How readily each topic is chosen among the topics the pair differs in."""
     relative_weight: float = 0.325
     """Weight of a comparative claim against an absolute one within a topic."""
@@ -83,6 +107,16 @@ class GrammarConfig:
     outright_same_category: float = 0.08
     """Same chance when the pair shares a category but differs in at least `outright_min_topics` topics."""
     outright_min_topics: int = 5
+    hedge_weight: float = 0.12
+    """Weight of opening with a hedge ("are the same but darker") against opening straight away (1)."""
+    instead_weight: float = 0.12
+    """Chance that a caption ending in a colour, finish, pattern, heel, toe or category adds "instead of <the
+    reference's>" ("are red instead of black")."""
+    fragment_weights: tuple[float, ...] = (0.36, 0.24, 0.12, 0.08, 0.08, 0.06, 0.06)
+    """Fragment openings: bare adjective, bare noun phrase, "with ...", "looks ...", "i want them ...",
+    "identical except with ...", "does not have ..." (the last only for a single negation)."""
+    style_noun_weight: float = 0.6
+    """Weight of a style noun ("cowboy boots") against the category's nouns in an outright description."""
     comma_weight: float = 0.35
     """Joiner weights: ", red", " and red", " with laces", " and has laces" (the last only at the end)."""
     and_weight: float = 1.0
@@ -326,6 +360,8 @@ class CaptionGrammar:
         same_category = (params["category"][targets] == params["category"][references]).tolist()
         same_item = (targets == references).tolist()
         true, avail, strong_rows = _row_lists(holds), _row_lists(salient), _row_lists(strong)
+        instead = {kind: table[params[column][references].astype(np.int64)].tolist()
+                   for kind, (column, table) in _INSTEAD_OF.items()}
         shared = None if rngs is not None else _Draws(rng if rng is not None else self.rng)
         out = []
         for b in range(len(targets)):
@@ -333,7 +369,8 @@ class CaptionGrammar:
             if same_item[b]:
                 out.append(Caption(SAME_ITEM_PHRASE, ()))
                 continue
-            out.append(self._relative(draws, true[b], avail[b], strong_rows[b], same_category[b]))
+            reference = {kind: values[b] for kind, values in instead.items()}
+            out.append(self._relative(draws, true[b], avail[b], strong_rows[b], same_category[b], reference))
         return out
 
     def describe_single(self, params: ShoeParams, targets: np.ndarray,
@@ -351,9 +388,10 @@ class CaptionGrammar:
     # -- one caption ------------------------------------------------------------------------------
 
     def _relative(self, draws: _Draws, true: list[int], avail: list[int], strong: list[int],
-                  same_category: bool) -> Caption:
+                  same_category: bool, reference: dict[str, int]) -> Caption:
         """One relative caption from the pair's true claims, its salient ones (`avail`) and its
-        strong ones (all indices into CLAIMS)."""
+        strong ones (all indices into CLAIMS); `reference` maps a claim kind to the reference's claim
+        of that kind (for "instead of")."""
         cfg = self.config
         by_topic: dict[int, list[int]] = {}
         for j in avail:
@@ -376,23 +414,33 @@ class CaptionGrammar:
             members = by_topic[t]
             chosen.append(members[draws.pick([self._claim_weight[j] for j in members])])
         structure = _STRUCTURES[draws.pick(cfg.structure_weights)]
-        return self._realise(draws, chosen, structure, strong)
+        return self._realise(draws, chosen, structure, strong, reference)
 
     def _usable(self, phrases: tuple[Phrase, ...], strong: bool, number: int = 0) -> list[Phrase]:
         return [p for p in phrases if (strong or not p.strong) and (not number or p.number in (0, number))]
 
     def _head_slot(self, j: int, family: str, number: int, verb: str, strong: bool) -> _Slot | None:
-        """The caption's opening: `verb` and a phrasing of claim j in `family` ("adj", "np" or "pp")."""
+        """The caption's opening: `verb` and a phrasing of claim j in `family` ("adj", "np", "pp",
+        "neg" or "pp_hedged"), with an optional hedge after "is"/"are" ("are the same but darker");
+        "pp_hedged" always opens with one ("identical except with laces")."""
         key = ("head", j, family, number, verb, strong)
         if key not in self._slot_cache:
-            by_family = {"adj": ADJ_PHRASES, "np": NP_PHRASES, "pp": PP_PHRASES}[family]
+            by_family = {"adj": ADJ_PHRASES, "np": NP_PHRASES, "pp": PP_PHRASES, "pp_hedged": PP_PHRASES,
+                         "neg": NEG_PHRASES}[family]
             phrases = self._usable(by_family[j], strong, number)
-            opts = [_Option(verb + p.text, len(verb.split()) + p.words, 1.0, (CLAIMS[j],)) for p in phrases]
+            opts = [] if family == "pp_hedged" else [
+                _Option(verb + p.text, len(verb.split()) + p.words, p.weight, (CLAIMS[j],)) for p in phrases]
+            hedges = HEDGES if family == "adj" and verb in ("is ", "are ") else PP_HEDGES if opts == [] else ()
+            share = (1.0 if family == "pp_hedged" else self.config.hedge_weight) / max(len(hedges), 1)
+            for h in hedges:
+                opts += [_Option(f"{verb}{h} {p.text}", len(verb.split()) + len(h.split()) + p.words,
+                                 share * p.weight, (CLAIMS[j],)) for p in phrases]
             self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
 
     def _tail_slot(self, j: int, family: str, number: int, last: bool, strong: bool) -> _Slot | None:
-        """Claim j joined to a caption opened in `family`: ", x", " and x", " with x", " and has x" (last only)."""
+        """Claim j joined to a caption opened in `family`: ", x", " and x", " with x", " and has x" and
+        " and does not have x" (the last two only at the end)."""
         key = ("tail", j, family, number, last, strong)
         if key not in self._slot_cache:
             cfg, claim = self.config, (CLAIMS[j],)
@@ -400,25 +448,56 @@ class CaptionGrammar:
             comma = cfg.comma_weight * (0.2 if last else 2.0)
             same, other = (ADJ_PHRASES, NP_PHRASES) if family == "adj" else (NP_PHRASES, ADJ_PHRASES)
             opts: list[_Option] = []
-            for p in self._usable(same[j], strong, number if family == "adj" else 0):
-                opts.append(_Option(", " + p.text, p.words, comma, claim))
-                opts.append(_Option(" and " + p.text, p.words + 1, cfg.and_weight, claim))
+
+            def joined(joiner: str, phrases: list[Phrase], weight: float) -> None:
+                """The phrasings after one joiner, sharing its weight (a claim with many phrasings is not favoured)."""
+                total = sum(p.weight for p in phrases)
+                opts.extend(_Option(joiner + p.text, len(joiner.split()) + p.words, weight * p.weight / total, claim)
+                            for p in phrases)
+
+            same_phrases = self._usable(same[j], strong, number if family == "adj" else 0)
+            if same_phrases:
+                joined(", ", same_phrases, comma)
+                joined(" and ", same_phrases, cfg.and_weight)
             if last and family in ("adj", "np"):
                 verb = pos if family == "adj" else cop
-                for p in self._usable(other[j], strong, number if family == "np" else 0):
-                    opts.append(_Option(f" and {verb} " + p.text, p.words + 2, cfg.and_verb_weight, claim))
-            for p in self._usable(PP_PHRASES[j], strong):
-                opts.append(_Option(" " + p.text, p.words, cfg.with_weight * (1.0 if family == "adj" else 0.3), claim))
-            self._slot_cache[key] = _slot(_spread(opts), _RELATIVE_TILT) if opts else None
+                other_phrases = self._usable(other[j], strong, number if family == "np" else 0)
+                if other_phrases:
+                    joined(f" and {verb} ", other_phrases, cfg.and_verb_weight)
+                negated = self._usable(NEG_PHRASES[j], strong, number)
+                if negated:
+                    joined(" and ", negated, cfg.and_verb_weight)
+            pps = self._usable(PP_PHRASES[j], strong)
+            if pps:
+                joined(" ", pps, cfg.with_weight * (1.0 if family == "adj" else 0.3))
+            self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
 
-    def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: list[int]) -> Caption:
+    def _instead_slot(self, j: int, k: int, family: str, number: int) -> _Slot | None:
+        """ " instead of <the reference's claim k>", after claim j ends a caption opened in `family`."""
+        key = ("instead", j, k, family, number)
+        if key not in self._slot_cache:
+            phrases = ADJ_PHRASES[k] if family == "adj" else NP_PHRASES[k] or MOD_PHRASES[k]
+            usable = [p for p in self._usable(phrases, False, number if family == "adj" else 0) if p.words <= 3]
+            opts = [_Option(f" {joiner} {p.text}", len(joiner.split()) + p.words, p.weight, ())
+                    for joiner in INSTEAD for p in usable]
+            self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
+        return self._slot_cache[key]
+
+    def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: list[int],
+                 reference: dict[str, int]) -> Caption:
         fragment = structure == "other"
         if fragment:
-            structure = ("are", "have", "with", "looks")[draws.pick((0.45, 0.3, 0.15, 0.1))]
-        family = {"are": "adj", "is": "adj", "looks": "adj", "have": "np", "has": "np", "with": "pp"}[structure]
+            structure = _FRAGMENTS[draws.pick(self.config.fragment_weights)]
+            if structure == "neg" and not (len(chosen) == 1 and NEG_PHRASES[chosen[0]]):
+                structure = "are"
+        family = {"are": "adj", "is": "adj", "looks": "adj", "want": "adj", "have": "np", "has": "np", "with": "pp",
+                  "except": "pp_hedged", "neg": "neg"}[structure]
         number = 1 if structure in ("is", "has", "looks") else 2
-        verb = "" if fragment and structure in ("are", "have", "with") else structure + " "
+        verb = {"are": "" if fragment else "are ", "have": "" if fragment else "have ", "with": "", "except": "",
+                "neg": "", "want": WANT + " "}.get(structure, structure + " ")
+        if structure == "neg":
+            number = 1 if draws.u() < 0.5 else 2
         heads = [j for j in chosen if self._head_slot(j, family, number, verb, j in strong)]
         for fallback in (("is", "adj"), ("has", "np")) if not heads else ():
             structure, family = fallback[0] if number == 1 else {"is": "are", "has": "have"}[fallback[0]], fallback[1]
@@ -430,11 +509,20 @@ class CaptionGrammar:
             raise AssertionError(f"claims {[str(CLAIMS[j]) for j in chosen]} have no usable phrasing")
         first = heads[draws.pick([1.0] * len(heads))]
         rest = [j for j in chosen if j != first]
-        middle = [j for j in rest if self._tail_slot(j, family, number, False, j in strong)]
+        tail_family = {"neg": "np", "pp_hedged": "pp"}.get(family, family)
+        middle = [j for j in rest if self._tail_slot(j, tail_family, number, False, j in strong)]
         order = [first, *middle, *[j for j in rest if j not in middle][:1]]
         slots = [self._head_slot(first, family, number, verb, first in strong)]
+        last = first
         for i, j in enumerate(order[1:], start=2):
-            slot = self._tail_slot(j, family, number, i == len(order), j in strong)
+            slot = self._tail_slot(j, tail_family, number, i == len(order), j in strong)
+            if slot is not None:
+                slots.append(slot)
+                last = j
+        k = reference.get(CLAIMS[last].kind, -1)
+        if (k >= 0 and k != last and family != "neg" and CLAIMS[last].value != "closed"
+                and draws.u() < self.config.instead_weight):
+            slot = self._instead_slot(last, k, tail_family, number)
             if slot is not None:
                 slots.append(slot)
         options = _sample_slots(slots, self.config.length_weights, draws)
@@ -446,13 +534,24 @@ class CaptionGrammar:
         if slot is None:
             slot = self._slot_cache[key] = _slot(options(), _OUTRIGHT_TILT)
         return slot
+    def _noun_slot(self, cat: int, styles: tuple[int, ...], plural: bool) -> _Slot:
+        """The head noun of an outright description: the category's nouns, or (sharing
+        `style_noun_weight`) those of a style the target is of ("cowboy boots")."""
+        def options() -> list[_Option]:
+            out = []
+            for j, share in ((cat, 1.0), *((j, self.config.style_noun_weight / len(styles)) for j in styles)):
+                forms = [pair[0] if plural else pair[1] for pair in NOUN_PHRASES[j]]
+                out += [_Option(n.text, n.words, share / len(forms), (CLAIMS[j],)) for n in forms]
+            return out
+        return self._cached_slot(("noun", cat, styles, plural), options)
 
     def _pp_slot(self, extras: tuple[int, ...]) -> _Union:
         """An outright description's optional trailing phrase: nothing, or one of `extras` as
         " with ..." (each claim's phrasings sharing weight 1)."""
         def phrases(j: int) -> list[_Option]:
             usable = [p for p in PP_PHRASES[j] if not p.strong]
-            return [_Option(" " + p.text, p.words, 1.0 / len(usable), (CLAIMS[j],)) for p in usable]
+            total = sum(p.weight for p in usable)
+            return [_Option(" " + p.text, p.words, p.weight / total, (CLAIMS[j],)) for p in usable]
 
         none = self._cached_slot(("pp-none", len(extras)), lambda: [_Option("", 0, len(extras) / 1.2 or 1.0, ())])
         return _Union.of([none, *(self._cached_slot(("pp", j), lambda j=j: phrases(j)) for j in extras)])
@@ -460,8 +559,9 @@ class CaptionGrammar:
     def _mod_slot(self, j: int, skip_weight: float, weight: float) -> _Slot:
         """An optional prenominal modifier of claim j ("tan", "suede", "ankle")."""
         mods = MOD_PHRASES[j]
+        total = sum(p.weight for p in mods)
         return self._cached_slot(("mod", j, skip_weight, weight), lambda: [
-            _Option("", 0, skip_weight, ()), *(_Option(p.text + " ", p.words, weight / len(mods), (CLAIMS[j],))
+            _Option("", 0, skip_weight, ()), *(_Option(p.text + " ", p.words, weight * p.weight / total, (CLAIMS[j],))
                                                for p in mods)])
 
     def _outright(self, draws: _Draws, true: list[int], avail: list[int], length_weights: Sequence[float],
@@ -482,9 +582,8 @@ class CaptionGrammar:
             slots.append(self._mod_slot(material, 1.5, 1.0))
         if shaft is not None:
             slots.append(self._mod_slot(shaft, 0.6, len(MOD_PHRASES[shaft])))
-        slots.append(self._cached_slot(("noun", cat, plural), lambda: [
-            _Option(n.text, n.words, 1.0 / len(NOUN_PHRASES[cat]), (CLAIMS[cat],))
-            for n in (pair[0] if plural else pair[1] for pair in NOUN_PHRASES[cat])]))
+        styles = tuple(j for j in true if _IS_STYLE[j])
+        slots.append(self._noun_slot(cat, styles, plural))
         used_topics = {_TOPIC_OF[j] for j in (cat, colour, material, shaft) if j is not None}
         extras = tuple(j for j in avail if _TOPIC_OF[j] not in used_topics and PP_PHRASES[j]
                        and (SPECS[j].descriptive or (SPECS[j].relative and not single)))
@@ -495,21 +594,3 @@ class CaptionGrammar:
             rest = text[len("is a "):]
             text = f"is {_article(rest)} {rest}"
         return Caption(text, tuple(c for o in options for c in o.claims))
-
-
-def _spread(options: list[_Option]) -> list[_Option]:
-    """Share each joiner's weight among its phrasings, so a claim with many phrasings is not favoured."""
-    count: dict[str, int] = {}
-    for o in options:
-        count[_joiner(o.text)] = count.get(_joiner(o.text), 0) + 1
-    return [o._replace(weight=o.weight / count[_joiner(o.text)]) for o in options]
-
-
-def _joiner(text: str) -> str:
-    """The joining words in front of a slot's phrase (", ", " and ", " and has ", " with ", ...)."""
-    if text.startswith(", "):
-        return ","
-    parts = text.split()
-    if parts and parts[0] == "and":
-        return "and " + parts[1] if len(parts) > 1 and parts[1] in ("is", "are", "has", "have") else "and"
-    return parts[0] if parts else ""
