@@ -196,7 +196,7 @@ PRIORS: dict[str, CategoryPrior] = {
         (0.6, 0.25, 0.15, 0.0), 0.3, 0.35, {"none": 6, "studs": 1.5, "fringe": 1.0, "chain": 0.7}, 0.2,
         {"solid": 8, "leopard": 1, "snakeskin": 1, "plaid": 0.7, "croc": 0.7, "zebra": 0.3, "quilted": 0.7},
         {"leather": 4, "suede": 3, "matte": 1.5, "patent": 1}, 0.0,
-        p_two_tone=0.15, closures={"none": 4, "zipper": 3, "elastic": 3}, p_stitching=0.3, p_lug_sole=0.25,
+        p_two_tone=0.15, closures={"none": 4, "zipper": 3, "elastic": 3}, p_stitching=0.45, p_lug_sole=0.35,
         heel_materials={"plain": 8, "wooden": 1}),
     "rain boots": CategoryPrior(
         _BRIGHT, {"flat": 4, "block": 1}, (0.0, 3.0), (0.5, 2.0),
@@ -223,12 +223,12 @@ PRIORS: dict[str, CategoryPrior] = {
         p_two_tone=0.1, p_stitching=0.3, heel_materials={"plain": 3, "wooden": 3, "cork": 1}),
     "flats": CategoryPrior(
         _DRESSY, {"flat": 1}, (0.0, 1.0), (0.0, 0.5), {"round": 3, "pointed": 2.5, "open": 1},
-        {"none": 1}, (0.5, 0.35, 0.15, 0.0), 0.05, 0.15,
+        {"none": 1}, (0.5, 0.35, 0.15, 0.0), 0.12, 0.15,
         {"none": 4, "bow": 3, "rhinestones": 0.7, "studs": 0.7, "chain": 0.5, "fringe": 0.3}, 0.0,
         {"solid": 7, "leopard": 1, "plaid": 0.7, "floral": 1, "snakeskin": 0.7, "polka dots": 1, "zebra": 0.5,
          "croc": 0.3, "quilted": 0.7},
         {"leather": 3, "suede": 2, "patent": 2, "metallic": 1, "matte": 1, "satin": 1, "glitter": 0.7, "canvas": 0.3},
-        0.35, p_two_tone=0.2, p_stitching=0.3),
+        0.35, p_two_tone=0.2, p_stitching=0.45),
     "pumps": CategoryPrior(
         _DRESSY, {"block": 3, "stiletto": 3}, (4.0, 8.5), (0.0, 0.8), {"pointed": 3, "round": 2},
         {"none": 1}, (0.7, 0.3, 0.0, 0.0), 0.0, 0.1, {"none": 6, "bow": 1, "rhinestones": 0.5, "chain": 0.3}, 0.0,

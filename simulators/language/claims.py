@@ -98,8 +98,8 @@ PP_HEDGES: tuple[str, ...] = ("identical except", "the same except", "the same b
 """What may open a fragment before its "with" phrase: "identical except with laces"."""
 INSTEAD: tuple[str, ...] = ("instead of", "rather than")
 """Joiners that introduce what the reference has ("are red instead of black"); the parser skips that phrase."""
-WANT = "i want them"
-"""A fragment opening: "i want them darker"."""
+WANT: tuple[str, ...] = ("i want them", "i want it")
+"""Fragment openings: "i want them darker" (plural), "i want it darker" (singular)."""
 """What the grammar says when the reference is the target itself (it carries no claim)."""
 
 ARTICLES = frozenset({"a", "an", "the"})
@@ -238,8 +238,8 @@ def _build_specs() -> list[_Spec]:
                    "two colored", "contrast colored", "~multi colored", "~in two shades"),
               np=("two colors", "two tones", "a contrasting panel", "contrasting panels", "contrast panels",
                   "a panel in a contrasting color", "contrasting colors", "different colored panels",
-                  "a contrast back", "contrasting sides", "an accent color", "accent panels",
-                  "~a two-tone design", "~contrasting edging"),
+                  "a contrast back", "contrasting sides", "an accent color", "accent panels", "~a two-tone design", "~contrasting edging", "contrasting trim", "contrast trim",
+                  "~a colored trim"),
               pp=_with("two colors", "a contrasting panel", "contrasting panels", "contrast panels", "accent panels"),
               descriptive=True))
     add(_Spec(Claim("no", "two_tone"), "colour", weight=0.5,
@@ -248,12 +248,12 @@ def _build_specs() -> list[_Spec]:
               pp=("without contrasting panels", "in a single color", "in one color")))
     add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
               adj=("higher", "higher heeled", "!much higher", "!a lot higher", "a bit higher", "slightly higher"),
-              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel",
+              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel", "~a large heel",
                   "a bigger heel", "a slightly higher heel", "!a way higher heel"),
               pp=_with("a higher heel", "higher heels", "!a much higher heel")))
     add(_Spec(Claim("heel_rel", "lower"), "heel", relative=True,
               adj=("lower", "lower heeled", "!much lower", "flatter", "a bit lower", "slightly lower"),
-              np=("a lower heel", "lower heels", "a smaller heel", "!a much lower heel", "less of a heel",
+              np=("a lower heel", "lower heels", "a smaller heel", "~a low heel", "~a small heel", "!a much lower heel", "less of a heel",
                   "a flatter heel", "a slightly lower heel"),
               pp=_with("a lower heel", "lower heels", "a smaller heel")))
     heel_np = {"stiletto": ("a stiletto heel", "stiletto heels", "a thin heel", "a skinny heel",
@@ -307,7 +307,7 @@ def _build_specs() -> list[_Spec]:
         add(_Spec(Claim("toe", toe), "toe", adj=toe_adj[toe], np=toe_np[toe], pp=_with(*toe_np[toe]),
                   descriptive=toe in ("pointed", "open"), weight=0.5 if toe == "closed" else 1.0))
     add(_Spec(Claim("toe_rel", "more pointy"), "toe", relative=True,
-              adj=("pointier", "more pointy", "more pointed"), np=("a pointier toe", "a more pointed toe"),
+              adj=("pointier", "more pointy", "more pointed", "~pointer"), np=("a pointier toe", "a more pointed toe"),
               pp=_with("a pointier toe", "a more pointed toe")))
     add(_Spec(Claim("toe_rel", "rounder"), "toe", relative=True,
               adj=("rounder", "more rounded", "rounder toed", "blunter", "rounder at the front"),
@@ -406,7 +406,7 @@ def _build_specs() -> list[_Spec]:
     add(_Spec(Claim("no", "shiny"), "material_finish", adj=("not shiny", "not glossy", "dull", "dull looking"),
               np=("no shine", "no shine at all"), pp=("without shine", "without the shine", "without any shine")))
     add(_Spec(Claim("finish_rel", "more shiny"), "material_finish", relative=True,
-              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier", "shinier looking"),
+              adj=("shinier", "more shiny", "more glossy", "glossier", "!much shinier", "shinier looking", "~shiner"),
               np=("a shinier finish", "more shine", "a glossier finish", "a glossier look"),
               pp=_with("a shinier finish", "more shine")))
     add(_Spec(Claim("finish_rel", "less shiny"), "material_finish", relative=True,
@@ -428,7 +428,7 @@ def _build_specs() -> list[_Spec]:
                                 ("rhinestones", "rhinestone accents", "jewels", "sparkly accents", "jeweled accents",
                                  "crystals", "gems", "some bling", "stones", "jewel accents")),
                 "studs": (("studded", "spiked", "riveted"), ("studs", "studded accents", "metal studs", "spikes",
-                                                            "metal spikes", "rivets", "metal rivets")),
+                                                            "metal spikes", "rivets", "metal rivets", "~metal parts")),
                 "fringe": (("fringed", "tasseled"), ("fringe", "fringes", "a fringe", "tassels", "fringe trim",
                                                      "a fringed edge", "fringe detail")),
                 "chain": (("chained",), ("a chain", "a gold chain", "chain detail", "a metal chain", "chains",
@@ -668,7 +668,7 @@ GRAMMAR_WORDS: frozenset[str] = frozenset(
     | {w for group in (ADJ_PHRASES, NP_PHRASES, PP_PHRASES, MOD_PHRASES) for spec in group for p in spec
        for w in tokenize(p.text)}
     | {w for spec in NEG_PHRASES for p in spec for w in tokenize(p.text)}
-    | {w for text in (*HEDGES, *PP_HEDGES, *INSTEAD, WANT, SAME_ITEM_PHRASE) for w in tokenize(text)}
+    | {w for text in (*HEDGES, *PP_HEDGES, *INSTEAD, *WANT, SAME_ITEM_PHRASE) for w in tokenize(text)}
     | {"is", "are", "has", "have", "looks", "and", "with", "a", "an"})
 """Every word the grammar can write (for a vocabulary that covers phrasings a small corpus missed)."""
 
@@ -736,7 +736,8 @@ def _features(params: ShoeParams, ids: np.ndarray, styles: np.ndarray | None = N
     f["round"] = _ROUND[f["toe_shape"]]
     f["textured"] = (_TEXTURED_FINISH[f["finish"]] | _TEXTURED_PATTERN[f["pattern"]]).astype(np.float64)
     f["detail"] = ((f["ornament"] != _C["ornament"]["none"]).astype(np.float64)
-                   + (f["pattern"] != _C["pattern"]["solid"]) + f["two_tone"] + f["stitching"] + f["logo"] + f["fur_trim"])
+                   + (f["pattern"] != _C["pattern"]["solid"]) + f["two_tone"] + f["stitching"] + f["logo"]
+                   + f["fur_trim"])
     f["openness"] = ((f["toe_shape"] == _C["toe_shape"]["open"]).astype(np.float64) + f["open_back"]
                      + (f["shaft_height"] == _C["shaft_height"]["none"]))
     styles_of = subtypes({k: v[ids] for k, v in params.items()})

@@ -80,21 +80,20 @@ _INSTEAD_OF: dict[str, tuple[str, np.ndarray]] = {
 class GrammarConfig:
     """The mixture the generator samples from; tuned so the corpus matches DESIGN.md section 6."""
 
-    structure_weights: tuple[float, ...] = (0.356, 0.275, 0.16, 0.144, 0.065)
+    structure_weights: tuple[float, ...] = (0.3533, 0.2778, 0.1632, 0.1431, 0.0697)
     """Caption opening: "are", "is" (adjectives), "have", "has" (noun phrases), other (fragments)."""
     claim_count_weights: tuple[float, ...] = (0.366, 0.476, 0.159)
     """How many claims a relative caption makes: 1, 2 or 3."""
     topic_weights: dict[str, float] = field(default_factory=lambda: {
-        "colour": 3.377, "heel": 2.017, "strap_closure": 1.026, "material_finish": 0.756,
-        "toe": 2.09, "shaft_height": 2.63, "ornaments": 1.156, "sole": 0.185, "pattern": 0.705,
-        "category": 1.0, "style": 2.516, "back": 0.3, "details": 1.0})
+        "colour": 11.0224, "heel": 7.9614, "strap_closure": 3.6905, "material_finish": 2.0757, "toe": 11.761, "shaft_height": 9.3615,
+        "ornaments": 4.615, "sole": 0.8113, "pattern": 1.8687, "category": 0.0434, "style": 0.6, "back": 0.3, "details": 0.3})
     """How readily each topic is chosen among the topics the pair differs in."""
-    relative_weight: float = 0.325
+    relative_weight: float = 0.3446
     """Weight of a comparative claim against an absolute one within a topic."""
-    negation_weight: float = 0.447
+    negation_weight: float = 0.7842
     """Weight of a negation ("no laces") against other claims within a topic."""
-    length_weights: tuple[float, ...] = (0.034, 0.8076, 0.313, 0.4781, 1.0, 0.6492, 0.2427, 0.0599, 0.0136,
-                                         0.0014, 0.00005, 0.00003, 0.00002)
+    length_weights: tuple[float, ...] = (0.034, 1.81957, 0.90813, 1.01543, 0.90534, 0.49954, 0.17953, 0.04533, 0.00752,
+                                         0.00139, 5e-05, 3e-05, 2e-05)
     """Tilt towards each caption length 1..13 words (longer captions are never chosen)."""
     outright_length_weights: tuple[float, ...] = (0.0, 0.05, 0.2, 0.25, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01, 0.0,
                                                   0.0, 0.0)
@@ -109,18 +108,18 @@ class GrammarConfig:
     outright_min_topics: int = 5
     hedge_weight: float = 0.12
     """Weight of opening with a hedge ("are the same but darker") against opening straight away (1)."""
-    instead_weight: float = 0.12
-    """Chance that a caption ending in a colour, finish, pattern, heel, toe or category adds "instead of <the
-    reference's>" ("are red instead of black")."""
-    fragment_weights: tuple[float, ...] = (0.36, 0.24, 0.12, 0.08, 0.08, 0.06, 0.06)
+    instead_weight: float = 0.15
+    """Weight (against 1 - it) of ending a caption that ends in a colour, finish, pattern, heel, toe or category
+    with "instead of <the reference's>" ("are red instead of black"), before the length tilt."""
+    fragment_weights: tuple[float, ...] = (0.3, 0.2, 0.1, 0.07, 0.08, 0.07, 0.18)
     """Fragment openings: bare adjective, bare noun phrase, "with ...", "looks ...", "i want them ...",
-    "identical except with ...", "does not have ..." (the last only for a single negation)."""
-    style_noun_weight: float = 0.6
+    "identical except with ...", "does not have ..." (the last only if a negation was chosen; it is then said alone)."""
+    style_noun_weight: float = 1.5
     """Weight of a style noun ("cowboy boots") against the category's nouns in an outright description."""
     comma_weight: float = 0.35
     """Joiner weights: ", red", " and red", " with laces", " and has laces" (the last only at the end)."""
-    and_weight: float = 1.0
-    with_weight: float = 0.9
+    and_weight: float = 0.6239
+    with_weight: float = 0.5615
     and_verb_weight: float = 0.45
 
 
@@ -474,14 +473,21 @@ class CaptionGrammar:
         return self._slot_cache[key]
 
     def _instead_slot(self, j: int, k: int, family: str, number: int) -> _Slot | None:
-        """ " instead of <the reference's claim k>", after claim j ends a caption opened in `family`."""
+        """Optionally " instead of <the reference's claim k>" after claim j, which ends a caption opened
+        in `family`: a bare colour, finish or pattern ("instead of black"), a heel or toe after noun
+        phrases ("instead of a round toe"), a category after adjectives ("instead of sneakers")."""
         key = ("instead", j, k, family, number)
         if key not in self._slot_cache:
-            phrases = ADJ_PHRASES[k] if family == "adj" else NP_PHRASES[k] or MOD_PHRASES[k]
-            usable = [p for p in self._usable(phrases, False, number if family == "adj" else 0) if p.words <= 3]
-            opts = [_Option(f" {joiner} {p.text}", len(joiner.split()) + p.words, p.weight, ())
+            kind = CLAIMS[k].kind
+            phrases = (MOD_PHRASES[k] if kind in ("colour", "finish", "pattern") else
+                       ADJ_PHRASES[k] if kind == "category" and family == "adj" else
+                       NP_PHRASES[k] if kind in ("heel_shape", "toe") and family != "adj" else ())
+            usable = [p for p in self._usable(phrases, False, number if kind == "category" else 0) if p.words <= 3]
+            w = self.config.instead_weight
+            total = sum(p.weight for p in usable) * len(INSTEAD)
+            opts = [_Option(f" {joiner} {p.text}", len(joiner.split()) + p.words, w * p.weight / total, ())
                     for joiner in INSTEAD for p in usable]
-            self._slot_cache[key] = _slot(opts, _RELATIVE_TILT) if opts else None
+            self._slot_cache[key] = _slot([_Option("", 0, 1.0 - w, ()), *opts], _RELATIVE_TILT) if opts else None
         return self._slot_cache[key]
 
     def _realise(self, draws: _Draws, chosen: list[int], structure: str, strong: list[int],
@@ -489,15 +495,19 @@ class CaptionGrammar:
         fragment = structure == "other"
         if fragment:
             structure = _FRAGMENTS[draws.pick(self.config.fragment_weights)]
-            if structure == "neg" and not (len(chosen) == 1 and NEG_PHRASES[chosen[0]]):
+            negations = [j for j in chosen if NEG_PHRASES[j]]
+            if structure == "neg" and negations:
+                chosen = negations[:1]  # "does not have laces" stands alone
+            elif structure == "neg":
                 structure = "are"
         family = {"are": "adj", "is": "adj", "looks": "adj", "want": "adj", "have": "np", "has": "np", "with": "pp",
                   "except": "pp_hedged", "neg": "neg"}[structure]
         number = 1 if structure in ("is", "has", "looks") else 2
         verb = {"are": "" if fragment else "are ", "have": "" if fragment else "have ", "with": "", "except": "",
-                "neg": "", "want": WANT + " "}.get(structure, structure + " ")
-        if structure == "neg":
+                "neg": ""}.get(structure, structure + " ")
+        if structure in ("neg", "want"):
             number = 1 if draws.u() < 0.5 else 2
+            verb = WANT[number - 1] + " " if structure == "want" else verb
         heads = [j for j in chosen if self._head_slot(j, family, number, verb, j in strong)]
         for fallback in (("is", "adj"), ("has", "np")) if not heads else ():
             structure, family = fallback[0] if number == 1 else {"is": "are", "has": "have"}[fallback[0]], fallback[1]
@@ -520,8 +530,7 @@ class CaptionGrammar:
                 slots.append(slot)
                 last = j
         k = reference.get(CLAIMS[last].kind, -1)
-        if (k >= 0 and k != last and family != "neg" and CLAIMS[last].value != "closed"
-                and draws.u() < self.config.instead_weight):
+        if k >= 0 and k != last and family != "neg" and CLAIMS[last].value != "closed":
             slot = self._instead_slot(last, k, tail_family, number)
             if slot is not None:
                 slots.append(slot)
