@@ -534,6 +534,8 @@ class CaptionGrammar:
             slot = self._instead_slot(last, k, tail_family, number)
             if slot is not None:
                 slots.append(slot)
+        while len(slots) > 1 and sum(s.shortest for s in slots) > len(self.config.length_weights):
+            slots.pop()  # too many claims for the longest caption: the last ones go unsaid
         options = _sample_slots(slots, self.config.length_weights, draws)
         return Caption("".join(o.text for o in options), tuple(c for o in options for c in o.claims))
 

@@ -60,8 +60,9 @@ def test_matrices_agree_with_the_independent_check(params, pairs):
 def test_true_claims_hold_and_relative_claims_mirror(params, pairs):
     mirror = {"darker": "lighter", "higher": "lower", "more pointy": "less pointy", "taller": "shorter",
               "more": "fewer", "more shiny": "less shiny", "thicker": "thinner", "more formal": "more casual",
-              "more sporty": "less sporty", "more feminine": "less feminine"}
-    mirror |= {v: k for k, v in mirror.items()}
+              "more sporty": "less sporty", "more feminine": "less feminine", "brighter": "paler",
+              "wider": "narrower", "busier": "plainer", "more textured": "smoother", "more open": "more covered"}
+    mirror |= {v: k for k, v in mirror.items()} | {"rounder": "more pointy"}
     for a, b in zip(*pairs, strict=True):
         claims = true_claims(params, int(a), int(b))
         back = set(true_claims(params, int(b), int(a)))
