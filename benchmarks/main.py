@@ -47,6 +47,7 @@ from agents.sb3 import train_ppo
 from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.leaderboard import format_leaderboard, write_leaderboard
+from benchmarks.lexicon import format_corpus_comparison, format_lexicon
 from benchmarks.protocol import PROTOCOL_VERSION, ProtocolConfig, evaluate
 from benchmarks.results import AgentInfo, RunResult, make_result, reusable_result, write_result
 from envs.ranking import resolve_device
@@ -54,7 +55,7 @@ from simulators import registry
 from simulators.cache import content_hash
 from simulators.catalog.estimators import load_attribute_estimates
 from simulators.catalog.params import CATEGORIES
-from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics
+from simulators.language.stats import corpus_statistics, lexicon_statistics
 from simulators.world import CorpusConfig, load_corpus
 
 
@@ -83,20 +84,6 @@ PROFILES = {
 }
 METHODS = ("triplet_sl", "policy_improvement", "scst")
 LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
-
-
-def format_corpus_comparison(stats: dict) -> str:
-    """Synthetic corpus against the human figures of DESIGN.md section 6, in percent."""
-    lines = [f"   {'statistic':<30}{'synthetic':>10}{'human':>8}"]
-    lines.append(f"   {'mean words':<30}{stats['mean_words']:>10.2f}{HUMAN_STATISTICS['mean_words']:>8.2f}")
-    for key, ref in HUMAN_STATISTICS.items():
-        if isinstance(ref, dict):
-            for item, value in ref.items():
-                lines.append(f"   {key.removesuffix('_shares') + ': ' + str(item):<30}"
-                             f"{100 * stats[key][item]:>9.1f}%{100 * value:>7.1f}%")
-        elif key.endswith("_share"):
-            lines.append(f"   {key.removesuffix('_share'):<30}{100 * stats[key]:>9.1f}%{100 * ref:>7.1f}%")
-    return "\n".join(lines)
 
 
 def train_manager(method: str, user: str, profile: Profile, catalog_name: str, seed: int, device: str,
@@ -166,6 +153,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     vocabulary = registry.load_vocabulary(catalog)
     print(f"\n== Caption corpus (train split): {len(corpus)} rows, vocabulary of {len(vocabulary)} tokens")
     print(format_corpus_comparison(corpus_statistics(corpus.relative_captions)))
+    print(format_lexicon(lexicon_statistics(corpus.relative_captions)))
 
     # 2. The users (the captioner is trained on first use).
     print("\n== Users")

@@ -238,7 +238,8 @@ def _build_specs() -> list[_Spec]:
                    "two colored", "contrast colored", "~multi colored", "~in two shades"),
               np=("two colors", "two tones", "a contrasting panel", "contrasting panels", "contrast panels",
                   "a panel in a contrasting color", "contrasting colors", "different colored panels",
-                  "a contrast back", "contrasting sides", "an accent color", "accent panels", "~a two-tone design", "~contrasting edging", "contrasting trim", "contrast trim",
+                  "a contrast back", "contrasting sides", "an accent color", "accent panels", "~a two-tone design",
+                  "~contrasting edging", "contrasting trim", "contrast trim",
                   "~a colored trim"),
               pp=_with("two colors", "a contrasting panel", "contrasting panels", "contrast panels", "accent panels"),
               descriptive=True))
@@ -248,12 +249,14 @@ def _build_specs() -> list[_Spec]:
               pp=("without contrasting panels", "in a single color", "in one color")))
     add(_Spec(Claim("heel_rel", "higher"), "heel", relative=True,
               adj=("higher", "higher heeled", "!much higher", "!a lot higher", "a bit higher", "slightly higher"),
-              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel", "~a large heel",
+              np=("a higher heel", "higher heels", "!a much higher heel", "a heel that is higher", "more of a heel",
+                  "~a large heel",
                   "a bigger heel", "a slightly higher heel", "!a way higher heel"),
               pp=_with("a higher heel", "higher heels", "!a much higher heel")))
     add(_Spec(Claim("heel_rel", "lower"), "heel", relative=True,
               adj=("lower", "lower heeled", "!much lower", "flatter", "a bit lower", "slightly lower"),
-              np=("a lower heel", "lower heels", "a smaller heel", "~a low heel", "~a small heel", "!a much lower heel", "less of a heel",
+              np=("a lower heel", "lower heels", "a smaller heel", "~a low heel", "~a small heel",
+                  "!a much lower heel", "less of a heel",
                   "a flatter heel", "a slightly lower heel"),
               pp=_with("a lower heel", "lower heels", "a smaller heel")))
     heel_np = {"stiletto": ("a stiletto heel", "stiletto heels", "a thin heel", "a skinny heel",

@@ -85,8 +85,9 @@ class GrammarConfig:
     claim_count_weights: tuple[float, ...] = (0.366, 0.476, 0.159)
     """How many claims a relative caption makes: 1, 2 or 3."""
     topic_weights: dict[str, float] = field(default_factory=lambda: {
-        "colour": 11.0224, "heel": 7.9614, "strap_closure": 3.6905, "material_finish": 2.0757, "toe": 11.761, "shaft_height": 9.3615,
-        "ornaments": 4.615, "sole": 0.8113, "pattern": 1.8687, "category": 0.0434, "style": 0.6, "back": 0.3, "details": 0.3})
+        "colour": 11.0224, "heel": 7.9614, "strap_closure": 3.6905, "material_finish": 2.0757, "toe": 11.761,
+        "shaft_height": 9.3615, "ornaments": 4.615, "sole": 0.8113, "pattern": 1.8687, "category": 0.0434,
+        "style": 0.6, "back": 0.3, "details": 0.3})
     """How readily each topic is chosen among the topics the pair differs in."""
     relative_weight: float = 0.3446
     """Weight of a comparative claim against an absolute one within a topic."""

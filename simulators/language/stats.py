@@ -17,12 +17,12 @@ from simulators.language.vocab import tokenize
 TOPIC_WORDS: dict[str, frozenset[str]] = {
     "colour": frozenset({*COLOUR_NAMES, "darker", "lighter", "dark", "light", "colour", "color", "colours",
                          "colors", "coloured", "colored", "colorful", "colourful", "shade", "beige", "navy",
-                         "grey", "multicolored", "neutral", "tone", "toned", "navy", "burgundy", "maroon", "teal",
+                         "grey", "multicolored", "neutral", "tone", "toned", "burgundy", "maroon", "teal",
                          "turquoise", "aqua", "olive", "khaki", "taupe", "cream", "ivory", "off-white", "lilac",
                          "lavender", "mauve", "violet", "plum", "fuchsia", "magenta", "coral", "peach", "salmon",
                          "bronze", "copper", "charcoal", "chocolate", "camel", "nude", "wine", "scarlet", "cherry",
                          "emerald", "lime", "mustard", "rust", "pewter", "golden", "silvery", "hue", "hues",
-                         "brighter", "paler", "pale", "bright", "colorful", "colourful", "two-tone", "two-toned",
+                         "brighter", "paler", "pale", "bright", "two-tone", "two-toned",
                          "multi-colored", "monochromatic", "contrasting", "contrast", "shades"}),
     "heel": frozenset({"heel", "heels", "heeled", "heelless", "stiletto", "stilettos", "wedge", "wedges", "higher",
                        "lower", "flat", "flatter"}),
@@ -55,7 +55,7 @@ TOPIC_WORDS: dict[str, frozenset[str]] = {
                            "pump", "stilettos", "sandals", "sandal", "athletic", "running", "rain", "wedding",
                            "bridal", "loafers", "trainers", "tennis", "ballerinas",
                            "ballerina", "court", "loafer", "slingbacks", "slingback", "mules", "slides", "oxfords",
-                           "moccasins", "booties", "bootie", "cowboy", "western", "chelsea", "gladiator",
+                           "moccasins", "bootie", "cowboy", "western", "chelsea", "gladiator",
                            "high-tops", "wellies", "galoshes", "mary", "janes"}),
 }
 COMPARATIVE_WORDS = frozenset({"darker", "lighter", "higher", "lower", "taller", "shorter", "thicker", "thinner",

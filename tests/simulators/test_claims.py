@@ -41,6 +41,19 @@ def test_parse_reads_foreign_text():
     assert parse_claims(SAME_ITEM_PHRASE) == []
 
 
+def test_parse_reads_world_v2_phrasings():
+    assert parse_claims("are navy blue cowboy boots") == [Claim("colour", "navy"), Claim("style", "cowboy boots")]
+    assert parse_claims("are the same but maroon") == [Claim("colour", "burgundy")]
+    # what follows "instead of" / "rather than" is the reference's, not a claim about the target
+    assert parse_claims("are red instead of black") == [Claim("colour", "red")]
+    assert parse_claims("have a round toe rather than a pointed toe and laces") == [Claim("toe", "round"),
+                                                                                    Claim("laces", True)]
+    assert parse_claims("does not have laces") == [Claim("no", "laces")]
+    assert parse_claims("are darker and don't have a heel") == [Claim("colour_rel", "darker"), Claim("no", "heel")]
+    assert parse_claims("has velcro straps and a lug sole") == [Claim("velcro", True), Claim("lug_sole", True)]
+    assert parse_claims("is plainer and more open") == [Claim("detail_rel", "plainer"), Claim("open_rel", "more open")]
+
+
 @given(st.text())
 @settings(max_examples=200, deadline=None)
 def test_parse_never_fails(text):

@@ -13,7 +13,15 @@ from simulators.language.corpus import (
     build_corpus,
     parameter_differences,
 )
-from simulators.language.stats import HUMAN_STATISTICS, corpus_statistics, largest_gaps
+from benchmarks.lexicon import DEFAULT_HUMAN_COUNTS
+from simulators.language.claims import GRAMMAR_WORDS
+from simulators.language.stats import (
+    HUMAN_STATISTICS,
+    corpus_statistics,
+    largest_gaps,
+    lexicon_statistics,
+    read_word_counts,
+)
 from simulators.language.vocab import tokenize
 
 TOLERANCE = 0.05
@@ -128,3 +136,30 @@ def test_paper_sized_corpus_is_fast():
     assert len(corpus) == 10_751 + 3_600 * 5
     assert elapsed < 20.0, f"building the corpus took {elapsed:.1f} s"
     assert max(len(tokenize(t)) for t in corpus.captions) <= 13
+    # World v2's breadth (the human corpus: 553 types said 5 times or more, top 300 words 93.5% of tokens)
+    lexicon = lexicon_statistics(corpus.relative_captions)
+    assert lexicon["types_at_least_5"] >= 450, lexicon
+    assert lexicon["top300_token_share"] <= 0.97, lexicon
+    gaps = largest_gaps(corpus_statistics(corpus.relative_captions))
+    assert max(gaps.values()) <= 0.025, {k: round(v, 3) for k, v in gaps.items() if v > 0.02}
+
+
+def test_lexicon_statistics_count_words_and_human_tokens(tmp_path):
+    lexicon = lexicon_statistics(["is red", "is red and blue", "are red"], {"red": 6, "is": 2, "green": 4})
+    assert lexicon["types"] == 5 and lexicon["types_at_least_5"] == 0 and lexicon["types_said_once"] == 3
+    assert lexicon["top300_token_share"] == 1.0
+    assert lexicon["human_tokens_said"] == pytest.approx(8 / (12 + 686))  # the words said once count too
+    counts = tmp_path / "counts.tsv"
+    counts.write_text("word\tcount\nred\t6\nis\t2\n", encoding="utf-8")
+    assert read_word_counts(counts) == {"red": 6, "is": 2}
+    counts.write_text("word\tcount\nred six\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="expected 'word<TAB>count'"):
+        read_word_counts(counts)
+    with pytest.raises(FileNotFoundError):
+        read_word_counts(tmp_path / "missing.tsv")
+
+
+@pytest.mark.skipif(not DEFAULT_HUMAN_COUNTS.is_file(), reason="the shared human word counts are not beside the repo")
+def test_grammar_can_say_the_human_words():
+    share = lexicon_statistics(["is"], read_word_counts(DEFAULT_HUMAN_COUNTS), GRAMMAR_WORDS)["human_tokens_sayable"]
+    assert share >= 0.95
