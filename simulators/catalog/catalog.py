@@ -48,7 +48,7 @@ class CatalogConfig:
     """Channels of an earlier, finer map (colours, the outsole) appended per location; 0 leaves it out."""
     batch_size: int = 64
     """Images per CNN forward pass while building (does not change the result)."""
-    render_version: int = 2
+    render_version: int = 3
     """Bumped whenever the renderer's drawing changes, so stale features are never reused."""
 
     def __post_init__(self) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.visibility import ProbeConfig, format_table, neighbour_agreement, visibility_report
-from simulators.catalog.params import CAPTIONED_COLUMNS, sample_params
+from benchmarks.visibility import ProbeConfig, format_recall, format_table, neighbour_agreement, visibility_report
+from simulators.catalog.params import CAPTIONED_COLUMNS, PATTERNS, SUBTYPES, sample_params
 
 
 def _one_hot_features(params, noise: float, seed: int = 0) -> np.ndarray:
@@ -22,15 +22,36 @@ def _one_hot_features(params, noise: float, seed: int = 0) -> np.ndarray:
     return x + noise * np.random.default_rng(seed).normal(size=x.shape)
 
 
-def test_report_has_one_row_per_captioned_column_and_passes_on_informative_features():
-    params = sample_params(160, seed=2)
+def test_report_has_one_row_per_captioned_column_and_derived_style_and_passes_on_informative_features():
+    params = sample_params(400, seed=2)  # enough items that the rarest values (fringe, chain) appear in train
     feats = _one_hot_features(params, noise=0.01)
-    rows = visibility_report(feats, params, np.arange(120), np.arange(120, 160), ProbeConfig(max_iter=100))
-    assert [r["parameter"] for r in rows] == list(CAPTIONED_COLUMNS)
+    rows = visibility_report(feats, params, np.arange(300), np.arange(300, 400), ProbeConfig(max_iter=100))
+    assert [r["parameter"] for r in rows] == list(CAPTIONED_COLUMNS) + list(SUBTYPES)
+    assert [r["derived"] for r in rows] == [False] * len(CAPTIONED_COLUMNS) + [True] * len(SUBTYPES)
     assert all(r["passed"] for r in rows), format_table(rows)
     for r in rows:
-        assert r["metric"] == ("r2" if CAPTIONED_COLUMNS[r["parameter"]] == "cm" else "accuracy")
+        column_kind = CAPTIONED_COLUMNS.get(r["parameter"], "bool")
+        assert r["metric"] == ("r2" if column_kind == "cm" else "accuracy")
         assert 0.0 <= r["chance"] <= 1.0
+    table = format_table(rows)
+    assert "mary janes *" in table and "derived style" in table
+
+
+def test_recall_is_reported_per_value():
+    params = sample_params(160, seed=2)
+    feats = _one_hot_features(params, noise=0.01)
+    rows = visibility_report(feats, params, np.arange(120), np.arange(120, 160), ProbeConfig(max_iter=100),
+                             derived=False)
+    assert [r["parameter"] for r in rows] == list(CAPTIONED_COLUMNS)
+    pattern = next(r for r in rows if r["parameter"] == "pattern")
+    assert list(pattern["recall"]) == list(PATTERNS)
+    test_counts = np.bincount(params["pattern"][120:], minlength=len(PATTERNS))
+    assert [n for _, n in pattern["recall"].values()] == test_counts.tolist()
+    solid, n_solid = pattern["recall"]["solid"]
+    assert n_solid > 0 and solid > 0.9
+    lines = format_recall(rows).splitlines()
+    assert any(line.startswith("pattern: solid") for line in lines)
+    assert any(line.startswith("laces: yes") for line in lines)  # booleans show their "yes" class
 
 
 def test_report_fails_on_noise():
