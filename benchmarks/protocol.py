@@ -40,10 +40,10 @@ PROTOCOL_VERSION = "1"
 """The protocol's version, in every result; bumped when a frozen dialog file or a rule of the protocol changes."""
 FROZEN_DIR = Path(__file__).with_name("frozen")
 FROZEN_SHA256 = {
-    "protocol-1-synthshoes-e2c75fdbbb85ea30-test.json":  # the full catalog ("full")
-        "2a148b7735b421c6dabde72c1ebe3bf87c48d7d157f400f00de9f111504ecf17",
-    "protocol-1-synthshoes-1f0a745787d85781-test.json":  # the 64-item test catalog ("tiny")
-        "21aa308088673c42feb80d5bbeca0315df4b4f1b8b6a4075812d0203ffda6e41",
+    "protocol-1-synthshoes-99e1afbff6853e02-test.json":  # the full catalog ("full"), world v2
+        "08b402b2067b39a7992a421fc58a16fd14ff20da4386a21767cdd02f4df30a9f",
+    "protocol-1-synthshoes-79b467a1916cead6-test.json":  # the 64-item test catalog ("tiny"), world v2
+        "45411d2cada92182b2c651b33b845bdb97ae1244c4b6827adbc482813b4b759f",
 }
 """sha256 of every shipped frozen dialog file: a file that does not match is refused."""
 
