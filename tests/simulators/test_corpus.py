@@ -3,8 +3,9 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.lexicon import DEFAULT_HUMAN_COUNTS
 from simulators.catalog.params import sample_params
-from simulators.language.claims import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
+from simulators.language.claims import CLAIM_INDEX, GRAMMAR_WORDS, claim_holds, claim_matrices, parse_claims
 from simulators.language.corpus import (
     DISTINCT_MIN_DIFFERENCES,
     RELATIVE,
@@ -13,8 +14,6 @@ from simulators.language.corpus import (
     build_corpus,
     parameter_differences,
 )
-from benchmarks.lexicon import DEFAULT_HUMAN_COUNTS
-from simulators.language.claims import GRAMMAR_WORDS
 from simulators.language.stats import (
     HUMAN_STATISTICS,
     corpus_statistics,
