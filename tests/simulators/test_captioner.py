@@ -165,7 +165,7 @@ def test_checkpoint_for_another_catalog_or_vocabulary_is_refused(captioner, tiny
     other_catalog = dataclasses.replace(tiny_catalog, name="synthshoes-elsewhere")
     with pytest.raises(CheckpointMismatchError, match="catalog"):
         read_checkpoint(captioner.path, other_catalog, vocabulary)
-    other_vocabulary = Vocabulary([*vocabulary.words, "zebra"])
+    other_vocabulary = Vocabulary([*vocabulary.words, "not-a-shopper-word"])
     with pytest.raises(CheckpointMismatchError, match="vocabulary"):
         read_checkpoint(captioner.path, tiny_catalog, other_vocabulary)
     model, meta = read_checkpoint(captioner.path, tiny_catalog, vocabulary)
