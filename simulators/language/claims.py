@@ -16,7 +16,12 @@ suede, leather, patent, metallic), finish_rel (more shiny, less shiny), ornament
 studs), sole_rel (thicker, thinner), sole_colour (colour name), pattern (leopard, plaid, stripes,
 floral, snakeskin), category (a category name), style_rel (more formal, more casual, more sporty,
 less sporty, more feminine, less feminine: from the WhittleSearch attribute scores), and no (heel,
-straps, laces, buckle, shiny, fur, ornament, pattern) for negations.
+straps, laces, buckle, shiny, fur, ornament, pattern, two_tone) for negations. World v2 added
+two_tone, stitching, logo, lug_sole, velcro, animal_print (True), closure (zipper, elastic),
+heel_material (cork, clear, wooden), style (a style of `SUBTYPES`: "cowboy boots", "slingbacks"),
+and the comparatives colour_rel (brighter, paler), heel_width_rel (wider, narrower), toe_rel
+(rounder), detail_rel (busier, plainer), texture_rel (more textured, smoother) and open_rel
+(more open, more covered).
 
 Absolute claims are true when the target has the property; they are *salient* when the reference
 lacks it. Relative claims compare the two with gaps large enough to be unambiguous in the image.
