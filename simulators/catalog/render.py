@@ -327,6 +327,17 @@ def _smooth_noise(rng: np.random.Generator, n: int, cell: float) -> np.ndarray:
     return np.asarray(Image.fromarray(coarse, mode="F").resize((n, n), Image.Resampling.BICUBIC))
 
 
+def _dot_grid(n: int, step: float, r: float, fill: int) -> Image.Image:
+    """An n x n mask of discs of radius r on a hexagonal grid of pitch `step` (polka dots, mesh holes)."""
+    im = Image.new("L", (n, n), 0)
+    draw = ImageDraw.Draw(im)
+    for j, y in enumerate(np.arange(0, n + step, step * 0.87)):
+        for x in np.arange(-step, n + step, step):
+            x0 = x + (step / 2 if j % 2 else 0)
+            draw.ellipse((x0 - r, y - r, x0 + r, y + r), fill=fill)
+    return im
+
+
 def _tiles_v2(n: int, u: float, pu: float, rng: np.random.Generator) -> dict[str, Image.Image]:
     """World-v2 masks: polka dots, zebra, croc and quilting; canvas, mesh, satin and glitter."""
     tiles: dict[str, Image.Image] = {}
@@ -335,14 +346,7 @@ def _tiles_v2(n: int, u: float, pu: float, rng: np.random.Generator) -> dict[str
     def mask(a: np.ndarray) -> Image.Image:
         return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
 
-    dots = Image.new("L", (n, n), 0)
-    dd = ImageDraw.Draw(dots)
-    step, r = 30 * pu, 10.5 * pu
-    for j, y in enumerate(np.arange(0, n + step, step * 0.87)):
-        for x in np.arange(-step, n + step, step):
-            x0 = x + (step / 2 if j % 2 else 0)
-            dd.ellipse((x0 - r, y - r, x0 + r, y + r), fill=255)
-    tiles["polka_dots"] = dots
+    tiles["polka_dots"] = _dot_grid(n, 30 * pu, 10.5 * pu, 255)
 
     # Zebra: bold, wavy, tapering near-vertical bands (straight diagonal ones are "stripes").
     period = 34 * pu
@@ -377,7 +381,7 @@ def _tiles_v2(n: int, u: float, pu: float, rng: np.random.Generator) -> dict[str
     edge = np.minimum(np.minimum(fa, 1 - fa), np.minimum(fb, 1 - fb))  # 0 on a seam, 0.5 in the middle
     tiles["quilt_dark"] = mask(245 * np.clip(1 - edge / 0.2, 0, 1) ** 1.3)
     tiles["quilt_light"] = mask(170 * np.clip((edge - 0.2) / 0.25, 0, 1))
-    on_seam = (np.minimum(np.minimum(fa, 1 - fa), np.minimum(fb, 1 - fb)) * q < 1.6 * pu)
+    on_seam = edge * q < 1.6 * pu
     dash = np.sin(2 * math.pi * xx / (8 * pu)) > 0
     tiles["quilt_stitch"] = mask(255 * (on_seam & dash))
 
@@ -388,14 +392,7 @@ def _tiles_v2(n: int, u: float, pu: float, rng: np.random.Generator) -> dict[str
     tiles["canvas_light"] = mask(110 * ((cx > 0.45) & (cx < 0.85) & (cy > 0.45) & (cy < 0.85)))
 
     # Mesh: a honeycomb of small dark holes.
-    holes = Image.new("L", (n, n), 0)
-    dh = ImageDraw.Draw(holes)
-    step, r = 12 * u, 3.6 * u
-    for j, y in enumerate(np.arange(0, n + step, step * 0.87)):
-        for x in np.arange(-step, n + step, step):
-            x0 = x + (step / 2 if j % 2 else 0)
-            dh.ellipse((x0 - r, y - r, x0 + r, y + r), fill=235)
-    tiles["mesh_holes"] = holes
+    tiles["mesh_holes"] = _dot_grid(n, 12 * u, 3.6 * u, 235)
 
     # Satin: broad soft bands of sheen that follow the fabric, no hard highlight.
     soft = np.sin(2 * math.pi * (yy / n * 3.2 + xx / n * 0.6) + 0.8 * _smooth_noise(rng, n, 120 * u))
