@@ -162,7 +162,7 @@ def test_refusals_are_4xx_with_a_message_and_leave_sessions_intact(client, game)
 def test_the_least_recently_active_session_is_evicted(tiny_catalog, vocab, agents, tmp_path, session_cache):
     game = make_game(tiny_catalog, vocab, agents, tmp_path, session_cache, max_sessions=2)
     first, second = game.new_session("play", "random"), game.new_session("play", "random")
-    game.answer(first.id, "is red")  # first is now the more recently active
+    game.session(first.id)  # first is now the more recently active (an answer could end its random dialog)
     third = game.new_session("play", "random")
     assert game.live_sessions() == 2 and game.evicted == 1
     with pytest.raises(PlayError, match="unknown or expired"):
