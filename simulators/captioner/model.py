@@ -23,6 +23,9 @@ from simulators.language.vocab import BOS_ID, EOS_ID, MAX_LEN, PAD_ID
 FUSIONS: tuple[str, ...] = ("concat", "difference", "concat-difference")
 """How target (t) and reference (r) maps meet at each location: [t, r] (the paper's), t - r, or [t, r, t - r]."""
 
+Colours = tuple[torch.Tensor, torch.Tensor] | None
+"""(target (B, K), reference (B, K)) colour histograms, for a captioner with colour_dim K; None without."""
+
 
 @dataclass(frozen=True)
 class CaptionerConfig:
@@ -51,6 +54,9 @@ class CaptionerConfig:
     """Channels C per location of one image's spatial map (from the catalog)."""
     locations: int = field(default=0, metadata={"cli": False})
     """Locations S of one image's spatial map, h * w (from the catalog)."""
+    colour_dim: int = field(default=0, metadata={"cli": False})
+    """Length K of each image's colour histogram read beside its maps (`simulators.catalog.histograms`); 0: the
+    captioner reads the CNN maps only. Needs global_dim > 0: the histogram enters through the whole-map summary."""
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -58,11 +64,14 @@ class CaptionerConfig:
         for name in ("embed_dim", "hidden_dim", "attention_dim", "max_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("vocab_size", "channels", "locations"):
+        for name in ("vocab_size", "channels", "locations", "colour_dim"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0: not yet known), got {getattr(self, name)}")
         if self.global_dim < 0:
             raise ValueError(f"global_dim must be >= 0, got {self.global_dim}")
+        if self.colour_dim and not self.global_dim:
+            raise ValueError("colour histograms (colour_dim > 0) enter through the whole-map summary; "
+                             "they need global_dim > 0")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -73,9 +82,10 @@ class CaptionerConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def for_data(self, vocab_size: int, channels: int, locations: int) -> CaptionerConfig:
-        """This architecture over a vocabulary of `vocab_size` words and (locations, channels) spatial maps."""
-        return replace(self, vocab_size=vocab_size, channels=channels, locations=locations)
+    def for_data(self, vocab_size: int, channels: int, locations: int, colour_dim: int = 0) -> CaptionerConfig:
+        """This architecture over a vocabulary of `vocab_size` words, (locations, channels) spatial maps and
+        colour histograms of `colour_dim` bins (0: none)."""
+        return replace(self, vocab_size=vocab_size, channels=channels, locations=locations, colour_dim=colour_dim)
 
 
 class RelativeCaptioner(nn.Module):
@@ -84,7 +94,9 @@ class RelativeCaptioner(nn.Module):
     Maps are the catalog's `spatial` rows, (B, S, C) each; they are standardised with per-channel
     statistics of the training items (buffers saved with the weights), fused, and tagged with a
     learned per-location embedding so attention knows where on the shoe it looks. With `global_dim`
-    a whole-map summary of both images is one more location to attend to (S' = S + 1).
+    a whole-map summary of both images is one more location to attend to (S' = S + 1); with
+    `colour_dim` each image's colour histogram (B, K) joins its whole-map summary (the `colours`
+    argument of the methods below: a (target, reference) pair of histograms).
     """
 
     def __init__(self, config: CaptionerConfig):
@@ -103,6 +115,7 @@ class RelativeCaptioner(nn.Module):
             self.global_slot = nn.Linear(2 * config.global_dim, f)
         else:
             self.glimpse = self.global_slot = None
+        self.colour_glimpse = nn.Linear(config.colour_dim, config.global_dim) if config.colour_dim else None
         summary = 2 * config.global_dim if config.global_dim else f
         self.init_h = nn.Linear(summary, config.hidden_dim)
         self.init_c = nn.Linear(summary, config.hidden_dim)
@@ -125,12 +138,17 @@ class RelativeCaptioner(nn.Module):
         self.feature_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.feature_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp_min(1e-6))
 
-    def fuse(self, target_maps: torch.Tensor, reference_maps: torch.Tensor) -> torch.Tensor:
+    def fuse(self, target_maps: torch.Tensor, reference_maps: torch.Tensor, colours: Colours = None) -> torch.Tensor:
         """(B, S, C) maps of targets and references -> (B, S, F) annotation vectors (without the global slot)."""
-        return self._encode(target_maps, reference_maps)[0][:, : self.config.locations]
+        return self._encode(target_maps, reference_maps, colours)[0][:, : self.config.locations]
 
-    def _encode(self, target_maps: torch.Tensor, reference_maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
+                colours: Colours = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(annotations (B, S or S+1, F), summary (B, *) that starts the LSTM)."""
+        if (colours is None) != (self.colour_glimpse is None):
+            raise ValueError(f"this captioner reads colour histograms of {self.config.colour_dim} bins; pass "
+                             "colours=(target, reference)" if colours is None else
+                             "this captioner reads no colour histograms (colour_dim 0); got colours")
         t = (target_maps.float() - self.feature_mean) / self.feature_std  # (B, S, C)
         r = (reference_maps.float() - self.feature_mean) / self.feature_std
         if self.config.fusion == "concat":
@@ -142,7 +160,10 @@ class RelativeCaptioner(nn.Module):
         annotations = fused + self.location  # (B, S, F)
         if self.glimpse is not None:
             b = t.shape[0]
-            both = torch.relu(self.glimpse(torch.cat([t, r]).flatten(1)))  # (2B, G): one layer for both images
+            both = self.glimpse(torch.cat([t, r]).flatten(1))  # (2B, G): one layer for both images
+            if self.colour_glimpse is not None:
+                both = both + self.colour_glimpse(torch.cat([colours[0], colours[1]]).float())  # (2B, K) -> (2B, G)
+            both = torch.relu(both)
             summary = self.drop(torch.cat([both[:b], both[b:]], dim=1))  # (B, 2G)
             slot = self.global_slot(summary)  # (B, F)
             return torch.cat([annotations, slot.unsqueeze(1)], dim=1), summary  # (B, S+1, F)
@@ -190,20 +211,20 @@ class RelativeCaptioner(nn.Module):
         deep = emb + hh[:, :e] + zz[:, g:]  # (B, E): SAT's deep output E y + L_h h + L_z z
         return self.out_words(self.drop(deep)), hh, c, alpha
 
-    def _start(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
-               w: _FusedWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _start(self, target_maps: torch.Tensor, reference_maps: torch.Tensor, w: _FusedWeights,
+               colours: Colours = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(annotations (B, S', F), projected (B, S', A), hh (B, E+A+F+4H), c (B, H)) before the first word."""
-        annotations, summary = self._encode(target_maps, reference_maps)
+        annotations, summary = self._encode(target_maps, reference_maps, colours)
         h, c = torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))  # (B, H) each
         return annotations, self.att_features(annotations), torch.addmm(w.h_bias, h, w.h_weight.t()), c
 
     # -- training -------------------------------------------------------------------------------------
 
     def forward(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
-                inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                inputs: torch.Tensor, colours: Colours = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher forcing: inputs (B, T) start with <bos>; returns logits (B, T, V) and attention (B, T, S')."""
         w = self.fused_weights()
-        annotations, projected, hh, c = self._start(target_maps, reference_maps, w)
+        annotations, projected, hh, c = self._start(target_maps, reference_maps, w, colours)
         emb = self.embed(inputs)  # (B, T, E)
         emb_gates = emb @ w.word_weight.t()  # (B, T, 4H)
         logits, alphas = [], []
@@ -226,7 +247,7 @@ class RelativeCaptioner(nn.Module):
 
     @torch.inference_mode()
     def greedy(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
-               uniforms: torch.Tensor | None = None, temperature: float = 1.0) -> torch.Tensor:
+               uniforms: torch.Tensor | None = None, temperature: float = 1.0, colours: Colours = None) -> torch.Tensor:
         """(B, max_len) token ids, <eos> then <pad> after each caption's end.
 
         Greedy (argmax) by default. With `uniforms` (B, max_len) in [0, 1), each row instead samples
@@ -235,7 +256,7 @@ class RelativeCaptioner(nn.Module):
         """
         b, max_len, dev = target_maps.shape[0], self.config.max_len, target_maps.device
         w, word_table = self._inference_weights()
-        annotations, projected, hh, c = self._start(target_maps, reference_maps, w)
+        annotations, projected, hh, c = self._start(target_maps, reference_maps, w, colours)
         words = torch.full((b,), BOS_ID, dtype=torch.long, device=dev)
         out = torch.full((b, max_len), PAD_ID, dtype=torch.long, device=dev)
         active = torch.arange(b, device=dev)  # original rows still writing
@@ -264,7 +285,7 @@ class RelativeCaptioner(nn.Module):
 
     @torch.inference_mode()
     def beam_search(self, target_maps: torch.Tensor, reference_maps: torch.Tensor, beam_size: int = 3,
-                    length_penalty: float = 0.0) -> torch.Tensor:
+                    length_penalty: float = 0.0, colours: Colours = None) -> torch.Tensor:
         """(B, max_len) token ids of the best beam per row, batched over rows and beams.
 
         Scores are summed log-probabilities divided by length ** length_penalty (0: no normalisation).
@@ -274,8 +295,10 @@ class RelativeCaptioner(nn.Module):
         b, k, max_len, v = target_maps.shape[0], beam_size, self.config.max_len, self.config.vocab_size
         dev = target_maps.device
         w, word_table = self._inference_weights()
+        if colours is not None:
+            colours = (colours[0].repeat_interleave(k, dim=0), colours[1].repeat_interleave(k, dim=0))
         annotations, projected, hh, c = self._start(target_maps.repeat_interleave(k, dim=0),
-                                                    reference_maps.repeat_interleave(k, dim=0), w)  # B*K rows
+                                                    reference_maps.repeat_interleave(k, dim=0), w, colours)  # B*K rows
         words = torch.full((b * k,), BOS_ID, dtype=torch.long, device=dev)
         seqs = torch.full((b * k, max_len), PAD_ID, dtype=torch.long, device=dev)
         scores = torch.full((b, k), float("-inf"), device=dev)
@@ -337,6 +360,31 @@ def word_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def gather_maps(spatial: torch.Tensor, ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Rows `ids` of a catalog's (N, S, C) spatial maps as float32 on the maps' device."""
+    """Rows `ids` of a catalog's (N, S, C) spatial maps (or (N, K) colour histograms) as float32 on their device."""
     index = torch.as_tensor(np.ascontiguousarray(ids, dtype=np.int64), device=spatial.device)
     return spatial.index_select(0, index).float()
+
+
+class ImageTable:
+    """What the captioner sees of every catalog item, on one device: the (N, S, C) spatial maps and, for a
+    captioner with colour_dim K, the (N, K) colour histograms (both float16, gathered as float32)."""
+
+    def __init__(self, spatial: np.ndarray, colours: np.ndarray | None = None, device: str | torch.device = "cpu"):
+        if colours is not None and len(colours) != len(spatial):
+            raise ValueError(f"{len(colours)} colour histograms for {len(spatial)} spatial maps")
+        self.spatial = torch.from_numpy(np.ascontiguousarray(spatial)).to(device)
+        self.colours = None if colours is None else torch.from_numpy(np.ascontiguousarray(colours)).to(device)
+
+    def __len__(self) -> int:
+        return self.spatial.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.spatial.device
+
+    def pair(self, target_ids: Sequence[int] | np.ndarray,
+             reference_ids: Sequence[int] | np.ndarray) -> tuple[torch.Tensor, torch.Tensor, Colours]:
+        """(target maps (B, S, C), reference maps (B, S, C), colours) of the pairs, the model's inputs."""
+        colours = None if self.colours is None else (gather_maps(self.colours, target_ids),
+                                                     gather_maps(self.colours, reference_ids))
+        return gather_maps(self.spatial, target_ids), gather_maps(self.spatial, reference_ids), colours

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from simulators.captioner.model import CaptionerConfig, RelativeCaptioner, gather_maps, word_nll
+from simulators.cache import ArtifactCache
+from simulators.captioner.model import CaptionerConfig, ImageTable, RelativeCaptioner, word_nll
 from simulators.catalog.catalog import Catalog
+from simulators.catalog.histograms import load_colour_table
 from simulators.language.corpus import RELATIVE, Corpus
 from simulators.language.vocab import EOS_ID, UNK_ID, Vocabulary
 from simulators.seeding import make_rng, seed_from
@@ -58,23 +60,41 @@ class TrainConfig:
     """The architecture (its vocabulary and map-shape fields are filled in from the data at training time)."""
     word_dropout: float = 0.25
     """Chance that a teacher-forced input word is replaced by <unk>, so the decoder must look at the images."""
+    colour_bins: int = 8
+    """Bins per RGB channel of the colour histogram each image is read with beside its CNN maps (8: 512 bins;
+    0: the CNN maps only, as in the paper). World v2's 25 colours need it: README, "Relative captioner"."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if min(self.max_epochs, self.batch_size, self.patience, self.single_refs_per_epoch) < 1:
             raise ValueError("max_epochs, batch_size, patience and single_refs_per_epoch must be positive")
+        if self.colour_bins == 1 or self.colour_bins < 0:
+            raise ValueError(f"colour_bins must be 0 (no colour histograms) or at least 2, got {self.colour_bins}")
 
     @classmethod
     def tiny(cls, **overrides: Any) -> TrainConfig:
         """A small model trained for 3 epochs: seconds on a tiny catalog (tests, smoke runs)."""
         model = CaptionerConfig(embed_dim=16, hidden_dim=32, attention_dim=16, global_dim=32)
-        return cls(**{"max_epochs": 3, "batch_size": 64, "model": model, "lr": 5e-3, **overrides})
+        return cls(**{"max_epochs": 3, "batch_size": 64, "model": model, "lr": 5e-3, "colour_bins": 4, **overrides})
 
     def model_config(self, vocabulary: Vocabulary, catalog: Catalog) -> CaptionerConfig:
-        """The architecture for this config over `catalog`'s spatial maps and `vocabulary`."""
+        """The architecture for this config over `catalog`'s spatial maps and colour histograms and `vocabulary`."""
         _, locations, channels = catalog.spatial.shape
-        return self.model.for_data(len(vocabulary), channels, locations)
+        return self.model.for_data(len(vocabulary), channels, locations, self.colour_bins**3 if self.colour_bins else 0)
+
+
+def load_image_table(catalog: Catalog, config: CaptionerConfig, device: str | torch.device = "cpu",
+                     cache: ArtifactCache | None = None, progress: bool = False) -> ImageTable:
+    """Every item of `catalog` as a captioner of `config` sees it: spatial maps, and the colour histograms
+    (built and cached on first use) when it reads them."""
+    colours = None
+    if config.colour_dim:
+        bins = round(config.colour_dim ** (1 / 3))
+        if bins**3 != config.colour_dim:
+            raise ValueError(f"colour_dim {config.colour_dim} is not a cube of a bin count")
+        colours = load_colour_table(catalog, bins, cache, progress=progress)
+    return ImageTable(catalog.spatial, colours, device)
 
 
 @dataclass
@@ -128,18 +148,18 @@ def split_validation(data: CaptionData, seed: int, fraction: float) -> tuple[Cap
     return data.subset(np.flatnonzero(~is_val)), data.subset(np.flatnonzero(is_val))
 
 
-def batch_loss(model: RelativeCaptioner, spatial: torch.Tensor, data: CaptionData, rows: np.ndarray,
+def batch_loss(model: RelativeCaptioner, images: ImageTable, data: CaptionData, rows: np.ndarray,
                attention_penalty: float = 0.0, word_dropout: float = 0.0) -> tuple[torch.Tensor, int]:
     """(loss, words) of rows: summed word NLL per caption averaged over the rows, plus the attention penalty."""
     tokens = data.tokens[torch.as_tensor(rows)]
     length = int((tokens != 0).sum(dim=1).max())  # trim padding columns the whole batch shares
-    tokens = tokens[:, :length].to(spatial.device)
+    tokens = tokens[:, :length].to(images.device)
     inputs, targets = tokens[:, :-1], tokens[:, 1:]  # (B, T)
     if word_dropout:
         drop = (torch.rand(inputs.shape, device=inputs.device) < word_dropout) & (inputs > EOS_ID)
         inputs = inputs.masked_fill(drop, UNK_ID)
-    logits, alphas = model(gather_maps(spatial, data.target_ids[rows]), gather_maps(spatial, data.reference_ids[rows]),
-                           inputs)  # (B, T, V), (B, T, S')
+    target, reference, colours = images.pair(data.target_ids[rows], data.reference_ids[rows])
+    logits, alphas = model(target, reference, inputs, colours)  # (B, T, V), (B, T, S')
     loss = word_nll(logits, targets)
     if attention_penalty:
         mask = (targets != 0).unsqueeze(-1).float()  # (B, T, 1)
@@ -149,14 +169,14 @@ def batch_loss(model: RelativeCaptioner, spatial: torch.Tensor, data: CaptionDat
 
 
 @torch.no_grad()
-def evaluate_nll(model: RelativeCaptioner, spatial: torch.Tensor, data: CaptionData, batch_size: int = 512) -> float:
+def evaluate_nll(model: RelativeCaptioner, images: ImageTable, data: CaptionData, batch_size: int = 512) -> float:
     """Mean summed word NLL per caption over all rows of `data` (no dropout)."""
     was_training = model.training
     model.eval()
     total = 0.0
     for start in range(0, len(data), batch_size):
         rows = np.arange(start, min(start + batch_size, len(data)))
-        loss, _ = batch_loss(model, spatial, data, rows)
+        loss, _ = batch_loss(model, images, data, rows)
         total += float(loss) * len(rows)
     model.train(was_training)
     return total / max(1, len(data))
@@ -170,19 +190,19 @@ def feature_stats(catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, config: TrainConfig | None = None,
-                    device: str | torch.device = "cpu", progress: bool = True,
-                    max_steps: int | None = None) -> tuple[RelativeCaptioner, dict[str, Any]]:
+                    device: str | torch.device = "cpu", progress: bool = True, max_steps: int | None = None,
+                    cache: ArtifactCache | None = None) -> tuple[RelativeCaptioner, dict[str, Any]]:
     """Train a captioner; returns (the best-validation model in eval mode, history).
 
     `max_steps` stops after that many gradient steps (for smoke tests); the global torch random
-    state is left as it was.
+    state is left as it was. The colour histograms (if the config reads them) come from `cache`.
     """
     config = config or TrainConfig()
     device = torch.device(device)
     model_config = config.model_config(vocabulary, catalog)
     data = caption_data(corpus, vocabulary, model_config.max_len)
     train, val = split_validation(data, config.seed, config.val_fraction)
-    spatial = torch.from_numpy(np.ascontiguousarray(catalog.spatial)).to(device)  # (N, S, C) float16
+    images = load_image_table(catalog, model_config, device, cache, progress)
     order_rng = make_rng(config.seed, "captioner", "shuffle")
     t0 = time.perf_counter()
     history: dict[str, Any] = {"train_rows": len(train), "val_rows": len(val), "epochs": []}
@@ -195,7 +215,7 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
         best_val, best_state, best_epoch, stale, steps = math.inf, None, -1, 0, 0
-        history["initial_val_nll"] = evaluate_nll(model, spatial, val)
+        history["initial_val_nll"] = evaluate_nll(model, images, val)
         steps_per_epoch = math.ceil(train.epoch_size(config.single_refs_per_epoch) / config.batch_size)
         # Two bars that only promise what they know: epochs counted without a total (early stopping decides
         # how many), with the best validation figure and how many more stale epochs end training; and the
@@ -208,7 +228,7 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
             running, seen = 0.0, 0
             for start in range(0, len(order), config.batch_size):
                 rows = order[start : start + config.batch_size]
-                loss, _ = batch_loss(model, spatial, train, rows, config.attention_penalty, config.word_dropout)
+                loss, _ = batch_loss(model, images, train, rows, config.attention_penalty, config.word_dropout)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -222,7 +242,7 @@ def train_captioner(catalog: Catalog, corpus: Corpus, vocabulary: Vocabulary, co
                     break
             bar.close()
             scheduler.step()
-            val_nll = evaluate_nll(model, spatial, val)
+            val_nll = evaluate_nll(model, images, val)
             history["epochs"].append({"epoch": epoch, "train_nll": running / max(1, seen), "val_nll": val_nll,
                                       "seconds": round(time.perf_counter() - t0, 1)})
             if val_nll < best_val - 1e-4:

@@ -23,8 +23,8 @@ import torch
 
 from simulators.cache import ArtifactCache
 from simulators.captioner.checkpoint import KIND, read_checkpoint, write_checkpoint
-from simulators.captioner.model import RelativeCaptioner, gather_maps
-from simulators.captioner.train import TrainConfig, train_captioner
+from simulators.captioner.model import RelativeCaptioner
+from simulators.captioner.train import TrainConfig, load_image_table, train_captioner
 from simulators.catalog.catalog import Catalog
 from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.corpus import PAPER_N_RELATIVE
@@ -75,13 +75,13 @@ class CaptionerUser(User):
 
     def __init__(self, model: RelativeCaptioner, vocabulary: Vocabulary, catalog: Catalog,
                  config: CaptionerUserConfig | None = None, seed: int = 0, device: str | torch.device | None = None,
-                 meta: dict[str, Any] | None = None, path: Path | None = None):
+                 meta: dict[str, Any] | None = None, path: Path | None = None, cache: ArtifactCache | None = None):
         self.config = config or CaptionerUserConfig()
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.vocabulary = vocabulary
         self.n_items = len(catalog)
-        self.spatial = torch.from_numpy(np.ascontiguousarray(catalog.spatial)).to(self.device)  # (N, S, C) float16
+        self.images = load_image_table(catalog, model.config, self.device, cache)  # maps (and colour histograms)
         self.meta = meta or {}
         self.path = path
         self._cache: OrderedDict[tuple[int, int], str] = OrderedDict()
@@ -136,16 +136,15 @@ class CaptionerUser(User):
         texts: list[str] = []
         step = self.config.batch_size
         for start in range(0, len(target_ids), step):
-            t = gather_maps(self.spatial, target_ids[start : start + step])  # (B, S, C)
-            r = gather_maps(self.spatial, reference_ids[start : start + step])
+            t, r, colours = self.images.pair(target_ids[start : start + step], reference_ids[start : start + step])
             if uniforms is not None:
                 u = torch.as_tensor(uniforms[start : start + step], dtype=torch.float32, device=self.device)
-                ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature)
+                ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature, colours=colours)
             elif self.config.decoding == "beam":
                 ids = self.model.beam_search(t, r, beam_size=self.config.beam_size,
-                                             length_penalty=self.config.length_penalty)
+                                             length_penalty=self.config.length_penalty, colours=colours)
             else:
-                ids = self.model.greedy(t, r)
+                ids = self.model.greedy(t, r, colours=colours)
             texts.extend(self.vocabulary.decode_batch(ids.cpu().numpy()))
             self.decoded_pairs += len(t)
         return texts
@@ -181,7 +180,8 @@ def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig
 
     def write(staging: Path) -> dict[str, Any]:
         rows = load_corpus(catalog, corpus, cache)
-        model, history = train_captioner(catalog, rows, vocabulary, config, device=device, progress=progress)
+        model, history = train_captioner(catalog, rows, vocabulary, config, device=device, progress=progress,
+                                         cache=cache)
         summary = {k: v for k, v in history.items() if k != "epochs"}
         return write_checkpoint(staging, model, catalog, vocabulary, history,
                                 {"train": asdict(config), "corpus": asdict(corpus), "history": summary})
@@ -190,4 +190,5 @@ def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig
            "train": asdict(config)}
     art = cache.load_or_build(KIND, key, write, on_corrupt=on_corrupt)
     model, meta = read_checkpoint(art.path, catalog, vocabulary, device)
-    return CaptionerUser(model, vocabulary, catalog, user_config, seed=seed, device=device, meta=meta, path=art.path)
+    return CaptionerUser(model, vocabulary, catalog, user_config, seed=seed, device=device, meta=meta, path=art.path,
+                         cache=cache)

@@ -31,6 +31,7 @@ import torch
 from simulators.cache import ArtifactCache, save_array
 from simulators.catalog.attributes import ATTRIBUTES
 from simulators.catalog.catalog import Catalog
+from simulators.catalog.histograms import colour_histogram, gradient_histogram
 from simulators.seeding import make_rng
 
 ESTIMATOR_KINDS: tuple[str, ...] = ("handcrafted", "deep")
@@ -94,36 +95,7 @@ class AttributeEstimator:
     """Build facts: train pairs per attribute, seconds spent on features and on fitting."""
 
 
-# ---------------------------------------------------------------- features
-
-
-def colour_histogram(images: np.ndarray, bins: int = 8) -> np.ndarray:
-    """(B, bins**3) float32 joint RGB histogram of uint8 images (B, H, W, 3), each row summing to 1."""
-    b = len(images)
-    q = (images.astype(np.int64) * bins) >> 8  # (B, H, W, 3) bin per channel
-    idx = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).reshape(b, -1)  # (B, H*W)
-    idx += (np.arange(b) * bins**3)[:, None]
-    hist = np.bincount(idx.ravel(), minlength=b * bins**3).reshape(b, bins**3)
-    return (hist / idx.shape[1]).astype(np.float32)
-
-
-def gradient_histogram(images: np.ndarray, orientation_bins: int = 9, grid: int = 4) -> np.ndarray:
-    """(B, grid*grid*orientation_bins) float32 HOG-like descriptor of uint8 images (B, H, W, 3): per cell
-    of a grid x grid layout, the gradient magnitude summed by unsigned orientation, over the image's total."""
-    b, h, w, _ = images.shape
-    gray = images.astype(np.float32).mean(axis=-1)  # (B, H, W)
-    gx = np.zeros_like(gray)
-    gy = np.zeros_like(gray)
-    gx[:, :, 1:-1] = gray[:, :, 2:] - gray[:, :, :-2]
-    gy[:, 1:-1, :] = gray[:, 2:, :] - gray[:, :-2, :]
-    magnitude = np.hypot(gx, gy)
-    angle = np.mod(np.arctan2(gy, gx), np.pi)
-    orient = np.minimum((angle * (orientation_bins / np.pi)).astype(np.int64), orientation_bins - 1)
-    cell = (np.arange(h) * grid // h)[:, None] * grid + (np.arange(w) * grid // w)[None, :]  # (H, W)
-    n_bins = grid * grid * orientation_bins
-    idx = (cell[None] * orientation_bins + orient + (np.arange(b) * n_bins)[:, None, None]).ravel()
-    hist = np.bincount(idx, weights=magnitude.ravel(), minlength=b * n_bins).reshape(b, n_bins)
-    return (hist / (hist.sum(axis=1, keepdims=True) + 1e-6)).astype(np.float32)
+# ---------------------------------------------------------------- features (the histograms: simulators.catalog.histograms)
 
 
 def handcrafted_features(catalog: Catalog, config: EstimatorConfig, chunk: int = 512) -> np.ndarray:
@@ -271,5 +243,4 @@ def load_attribute_estimates(catalog: Catalog, kind: str | EstimatorConfig = "de
     return load_attribute_estimator(catalog, kind, cache).estimates
 
 
-__all__ = ["ESTIMATOR_KINDS", "AttributeEstimator", "EstimatorConfig", "colour_histogram", "gradient_histogram",
-           "load_attribute_estimates", "load_attribute_estimator", "pairwise_accuracy"]
+__all__ = ["ESTIMATOR_KINDS", "AttributeEstimator", "EstimatorConfig", "load_attribute_estimates", "load_attribute_estimator", "pairwise_accuracy"]

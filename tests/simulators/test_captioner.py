@@ -65,7 +65,7 @@ def test_training_lowers_the_loss(captioner):
 def test_a_few_steps_lower_the_training_loss(tiny_catalog, session_cache, vocabulary):
     corpus = load_corpus(tiny_catalog, TINY_CORPUS, session_cache)
     config = dataclasses.replace(TINY_TRAIN, max_epochs=2, patience=5)
-    _, history = train_captioner(tiny_catalog, corpus, vocabulary, config, progress=False)
+    _, history = train_captioner(tiny_catalog, corpus, vocabulary, config, progress=False, cache=session_cache)
     first, last = history["epochs"][0]["train_nll"], history["epochs"][-1]["train_nll"]
     assert last < first
     assert history["best_val_nll"] < history["initial_val_nll"]
@@ -113,22 +113,49 @@ def test_fusions_decode(fusion):
     assert model.greedy(torch.randn(2, 4, 8), torch.randn(2, 4, 8)).shape == (2, model.config.max_len)
 
 
+def test_colour_histograms_are_read_and_required():
+    with pytest.raises(ValueError, match="global_dim"):
+        CaptionerConfig(vocab_size=40, channels=8, locations=4, colour_dim=27, global_dim=0)
+    model = random_model(seed=2, global_dim=8, colour_dim=27)
+    t, r = torch.randn(6, 4, 8), torch.randn(6, 4, 8)
+    colours = (torch.rand(6, 27), torch.rand(6, 27))
+    with pytest.raises(ValueError, match="colours"):
+        model.greedy(t, r)
+    with pytest.raises(ValueError, match="no colour histograms"):
+        random_model(global_dim=8).greedy(t, r, colours=colours)
+    ids = model.greedy(t, r, colours=colours)
+    assert torch.equal(model.beam_search(t, r, beam_size=1, colours=colours), ids)
+    inputs = torch.cat([torch.full((6, 1), BOS_ID), ids[:, :-1]], dim=1)
+    with torch.no_grad():
+        same, _ = model(t, r, inputs, colours)
+        other, _ = model(t, r, inputs, (colours[1], colours[0]))  # swapped histograms: other words are likely
+    assert not torch.allclose(same, other)
+
+
+def test_the_trained_user_reads_the_catalogs_colour_histograms(captioner, tiny_catalog):
+    bins = TINY_TRAIN.colour_bins
+    assert captioner.model.config.colour_dim == bins**3 and captioner.images.colours.shape == (len(tiny_catalog), bins**3)
+
+
 def test_training_is_deterministic_under_a_seed(tiny_catalog, session_cache, vocabulary):
     corpus = load_corpus(tiny_catalog, TINY_CORPUS, session_cache)
-    a, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3)
-    b, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3)
+    a, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3,
+                           cache=session_cache)
+    b, _ = train_captioner(tiny_catalog, corpus, vocabulary, TINY_TRAIN, progress=False, max_steps=3,
+                           cache=session_cache)
     c, _ = train_captioner(tiny_catalog, corpus, vocabulary, dataclasses.replace(TINY_TRAIN, seed=1),
-                           progress=False, max_steps=3)
+                           progress=False, max_steps=3, cache=session_cache)
     state_b, state_c = b.state_dict(), c.state_dict()
     assert all(torch.equal(v, state_b[k]) for k, v in a.state_dict().items())
     assert not torch.equal(a.state_dict()["out_words.weight"], state_c["out_words.weight"])
 
 
-def test_decoding_is_deterministic_and_sampling_follows_each_rows_generator(captioner, tiny_catalog):
+def test_decoding_is_deterministic_and_sampling_follows_each_rows_generator(captioner, tiny_catalog, session_cache):
     t, c = tiny_catalog.test_ids[:6], tiny_catalog.test_ids[::-1][:6]
     greedy = captioner.caption(t, c)
     assert greedy == captioner.caption(t, c)
-    sampler = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(decoding="sample"))
+    sampler = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(decoding="sample"),
+                            cache=session_cache)
     rngs = lambda: [np.random.default_rng(100 + i) for i in range(6)]  # noqa: E731
     first = sampler.describe(t, c, rngs=rngs())
     assert first == sampler.describe(t, c, rngs=rngs())
@@ -140,8 +167,9 @@ def test_decoding_is_deterministic_and_sampling_follows_each_rows_generator(capt
     assert sampler.describe(t, c) == a
 
 
-def test_lru_cache_answers_repeats_without_decoding(tiny_catalog, captioner):
-    user = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(cache_size=3))
+def test_lru_cache_answers_repeats_without_decoding(tiny_catalog, captioner, session_cache):
+    user = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(cache_size=3),
+                         cache=session_cache)
     t, c = np.array([1, 2, 1, 5]), np.array([3, 4, 3, 5])
     first = user.describe(t, c)
     assert first[3] == SAME_ITEM_PHRASE and first[0] == first[2]
@@ -189,7 +217,8 @@ def test_corrupted_checkpoint_is_refused(captioner, tiny_catalog, session_cache,
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_decodes_like_cpu(captioner, tiny_catalog):
+def test_cuda_decodes_like_cpu(captioner, tiny_catalog, session_cache):
     t, c = tiny_catalog.test_ids[:8], tiny_catalog.test_ids[::-1][:8]
-    gpu = CaptionerUser(copy.deepcopy(captioner.model), captioner.vocabulary, tiny_catalog, device="cuda")
+    gpu = CaptionerUser(copy.deepcopy(captioner.model), captioner.vocabulary, tiny_catalog, device="cuda",
+                        cache=session_cache)
     assert gpu.caption(t, c) == captioner.caption(t, c)

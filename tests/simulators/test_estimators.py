@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,12 +12,11 @@ from simulators.catalog.attributes import ATTRIBUTE_WORDS, ATTRIBUTES
 from simulators.catalog.estimators import (
     ESTIMATOR_KINDS,
     EstimatorConfig,
-    colour_histogram,
-    gradient_histogram,
     load_attribute_estimates,
     load_attribute_estimator,
     pairwise_accuracy,
 )
+from simulators.catalog.histograms import colour_histogram, gradient_histogram, load_colour_table
 from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.vocab import UNK_ID
 from simulators.users import ATTRIBUTE_COUNTS, AttributeUser
@@ -56,6 +57,8 @@ def test_handcrafted_histograms():
     gradient = gradient_histogram(images, orientation_bins=9, grid=4)
     assert gradient.shape == (2, 144) and gradient[0].sum() == 0
     assert np.isclose(gradient[1].reshape(16, 9)[:, 0].sum(), 1)  # all in the orientation-0 bin
+    shoe = colour_histogram(images, bins=4, foreground=True)  # the white background left out
+    assert shoe[0].sum() == 0 and shoe[1, 0] == 1
 
 
 def test_artifact_reload_gives_identical_arrays(tiny_catalog, session_cache):
@@ -108,3 +111,15 @@ def test_estimated_users_differ_from_the_oracle(tiny_catalog, session_cache):
     for kind in ESTIMATOR_KINDS:
         estimated = registry.make_user(f"attributes-10-{kind}", tiny_catalog, cache=session_cache)
         assert estimated.describe(targets, candidates) != oracle.describe(targets, candidates)
+
+
+def test_colour_table_is_the_foreground_histogram_of_each_render(tiny_catalog, session_cache):
+    table = load_colour_table(tiny_catalog, bins=4, cache=session_cache)
+    assert table.shape == (len(tiny_catalog), 64) and table.dtype == np.float16
+    ids = np.array([0, 5, 63])
+    expect = np.sqrt(colour_histogram(tiny_catalog.render(ids), bins=4, foreground=True))
+    np.testing.assert_allclose(table[ids].astype(np.float32), expect, atol=1e-3)
+    np.testing.assert_allclose((table.astype(np.float32) ** 2).sum(axis=1), 1, atol=1e-2)  # every item has a shoe
+    assert np.array_equal(load_colour_table(tiny_catalog, bins=4, cache=session_cache), table)  # cached
+    with pytest.raises(ValueError, match="no generative parameters"):
+        load_colour_table(dataclasses.replace(tiny_catalog, name="no-params", params=None), cache=session_cache)

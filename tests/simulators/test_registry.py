@@ -9,7 +9,6 @@ import pytest
 
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators import registry
-from simulators.captioner.model import gather_maps
 from simulators.catalog.catalog import CatalogConfig
 from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from simulators.users import AttributeUser, GrammarUser
@@ -61,8 +60,8 @@ def test_captioner_ids_are_the_env_observation_ids(tiny_catalog, vocabulary, tin
         targets = env.core.item_ids[env.core.target]
         shown = env.core.item_ids[obs["candidate"]]
         # The captioner's own ids for the pairs on show, decoded by the model and re-encoded, are the env's.
-        model_ids = tiny_captioner.model.greedy(gather_maps(tiny_captioner.spatial, targets),
-                                                gather_maps(tiny_captioner.spatial, shown)).numpy()
+        t, r, colours = tiny_captioner.images.pair(targets, shown)
+        model_ids = tiny_captioner.model.greedy(t, r, colours=colours).numpy()
         decoded = tiny_captioner.vocabulary.decode_batch(model_ids)
         for b, text in enumerate(info["feedback_text"]):
             if targets[b] == shown[b]:
