@@ -46,6 +46,9 @@ class CaptionerConfig:
     reads each image's whole map (all locations at once) into a vector of this size; the pair of vectors starts
     the LSTM and is offered to attention as one extra location, so naming what the whole shoe is (its colour,
     its category) does not hinge on attending to one location."""
+    colour_output: bool = True
+    """With colour histograms: they also reach the output layer at every word, through a gate read from the LSTM
+    state (the histograms decide which colour word, the state whether one is said now)."""
     max_len: int = MAX_LEN
     """Longest caption in tokens, <eos> included (the environment pads feedback to 16)."""
     vocab_size: int = field(default=0, metadata={"cli": False})
@@ -116,6 +119,11 @@ class RelativeCaptioner(nn.Module):
         else:
             self.glimpse = self.global_slot = None
         self.colour_glimpse = nn.Linear(config.colour_dim, config.global_dim) if config.colour_dim else None
+        if config.colour_dim and config.colour_output:
+            self.colour_words = nn.Linear(2 * config.colour_dim, config.embed_dim)
+            self.colour_gate = nn.Linear(config.hidden_dim, config.embed_dim)
+        else:
+            self.colour_words = self.colour_gate = None
         summary = 2 * config.global_dim if config.global_dim else f
         self.init_h = nn.Linear(summary, config.hidden_dim)
         self.init_c = nn.Linear(summary, config.hidden_dim)
@@ -191,9 +199,10 @@ class RelativeCaptioner(nn.Module):
         )
 
     def step(self, emb: torch.Tensor, emb_gates: torch.Tensor, hh: torch.Tensor, c: torch.Tensor,
-             annotations: torch.Tensor, projected: torch.Tensor,
-             w: _FusedWeights) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One word. emb (B, E) and emb_gates (B, 4H) of the previous word; hh = h_weight @ h_prev (B, E+A+F+4H).
+             annotations: torch.Tensor, projected: torch.Tensor, w: _FusedWeights,
+             colour_out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One word. emb (B, E) and emb_gates (B, 4H) of the previous word; hh = h_weight @ h_prev (B, E+A+F+4H);
+        colour_out (B, E) the colour histograms' share of the output layer (with colour_output).
 
         Returns (logits (B, V), hh of the new h, c (B, H), attention weights (B, S)).
         """
@@ -209,14 +218,20 @@ class RelativeCaptioner(nn.Module):
         h = torch.sigmoid(o) * torch.tanh(c)
         hh = torch.addmm(w.h_bias, h, w.h_weight.t())  # (B, E+A+F+4H)
         deep = emb + hh[:, :e] + zz[:, g:]  # (B, E): SAT's deep output E y + L_h h + L_z z
+        if colour_out is not None:
+            deep = deep + torch.sigmoid(self.colour_gate(h)) * colour_out
         return self.out_words(self.drop(deep)), hh, c, alpha
 
     def _start(self, target_maps: torch.Tensor, reference_maps: torch.Tensor, w: _FusedWeights,
-               colours: Colours = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(annotations (B, S', F), projected (B, S', A), hh (B, E+A+F+4H), c (B, H)) before the first word."""
+               colours: Colours = None) -> tuple[torch.Tensor, ...]:
+        """(annotations (B, S', F), projected (B, S', A), hh (B, E+A+F+4H), c (B, H), colour_out (B, E) or None)
+        before the first word."""
         annotations, summary = self._encode(target_maps, reference_maps, colours)
         h, c = torch.tanh(self.init_h(summary)), torch.tanh(self.init_c(summary))  # (B, H) each
-        return annotations, self.att_features(annotations), torch.addmm(w.h_bias, h, w.h_weight.t()), c
+        colour_out = None
+        if self.colour_words is not None:
+            colour_out = self.colour_words(torch.cat([colours[0], colours[1]], dim=1).float())  # (B, E)
+        return annotations, self.att_features(annotations), torch.addmm(w.h_bias, h, w.h_weight.t()), c, colour_out
 
     # -- training -------------------------------------------------------------------------------------
 
@@ -224,12 +239,13 @@ class RelativeCaptioner(nn.Module):
                 inputs: torch.Tensor, colours: Colours = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher forcing: inputs (B, T) start with <bos>; returns logits (B, T, V) and attention (B, T, S')."""
         w = self.fused_weights()
-        annotations, projected, hh, c = self._start(target_maps, reference_maps, w, colours)
+        annotations, projected, hh, c, colour_out = self._start(target_maps, reference_maps, w, colours)
         emb = self.embed(inputs)  # (B, T, E)
         emb_gates = emb @ w.word_weight.t()  # (B, T, 4H)
         logits, alphas = [], []
         for t in range(inputs.shape[1]):
-            step_logits, hh, c, alpha = self.step(emb[:, t], emb_gates[:, t], hh, c, annotations, projected, w)
+            step_logits, hh, c, alpha = self.step(emb[:, t], emb_gates[:, t], hh, c, annotations, projected, w,
+                                                  colour_out)
             logits.append(step_logits)
             alphas.append(alpha)
         return torch.stack(logits, dim=1), torch.stack(alphas, dim=1)
@@ -256,14 +272,15 @@ class RelativeCaptioner(nn.Module):
         """
         b, max_len, dev = target_maps.shape[0], self.config.max_len, target_maps.device
         w, word_table = self._inference_weights()
-        annotations, projected, hh, c = self._start(target_maps, reference_maps, w, colours)
+        annotations, projected, hh, c, colour_out = self._start(target_maps, reference_maps, w, colours)
         words = torch.full((b,), BOS_ID, dtype=torch.long, device=dev)
         out = torch.full((b, max_len), PAD_ID, dtype=torch.long, device=dev)
         active = torch.arange(b, device=dev)  # original rows still writing
         banned = torch.tensor([PAD_ID, BOS_ID], device=dev)
         banned_first = torch.tensor([PAD_ID, BOS_ID, EOS_ID], device=dev)  # at least one word
         for t in range(max_len):
-            logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w)
+            logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w,
+                                         colour_out)
             logits.index_fill_(1, banned if t else banned_first, float("-inf"))  # (B', V)
             if t == max_len - 1:
                 words = torch.full_like(words, EOS_ID)  # a caption that runs to the limit still ends
@@ -281,6 +298,7 @@ class RelativeCaptioner(nn.Module):
                 keep = going.nonzero().squeeze(1)
                 active, words, hh, c = active[keep], words[keep], hh[keep], c[keep]
                 annotations, projected = annotations[keep], projected[keep]
+                colour_out = None if colour_out is None else colour_out[keep]
         return out
 
     @torch.inference_mode()
@@ -297,7 +315,7 @@ class RelativeCaptioner(nn.Module):
         w, word_table = self._inference_weights()
         if colours is not None:
             colours = (colours[0].repeat_interleave(k, dim=0), colours[1].repeat_interleave(k, dim=0))
-        annotations, projected, hh, c = self._start(target_maps.repeat_interleave(k, dim=0),
+        annotations, projected, hh, c, colour_out = self._start(target_maps.repeat_interleave(k, dim=0),
                                                     reference_maps.repeat_interleave(k, dim=0), w, colours)  # B*K rows
         words = torch.full((b * k,), BOS_ID, dtype=torch.long, device=dev)
         seqs = torch.full((b * k, max_len), PAD_ID, dtype=torch.long, device=dev)
@@ -312,7 +330,8 @@ class RelativeCaptioner(nn.Module):
         only_eos = torch.full((v,), float("-inf"), device=dev)
         only_eos[EOS_ID] = 0.0
         for t in range(max_len):
-            logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w)
+            logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w,
+                                         colour_out)  # beams of a row share its images: no reordering
             logp = torch.log_softmax(logits.float(), dim=-1)  # (B*K, V)
             logp[:, PAD_ID] = logp[:, BOS_ID] = float("-inf")
             if t == max_len - 1:

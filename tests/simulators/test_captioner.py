@@ -83,15 +83,18 @@ def test_greedy_shapes_and_token_layout():
     assert model.greedy(t[:0], r[:0]).shape == (0, model.config.max_len)
 
 
-@pytest.mark.parametrize("variant", [{}, {"global_dim": 8}, {"fusion": "concat-difference", "global_dim": 8}])
+@pytest.mark.parametrize("variant", [{}, {"global_dim": 8}, {"fusion": "concat-difference", "global_dim": 8},
+                                     {"global_dim": 8, "colour_dim": 27}, {"global_dim": 8, "colour_dim": 27,
+                                                                           "colour_output": False}])
 def test_greedy_matches_teacher_forced_argmax(variant):
     """The fast decoder (cached fused weights, shrinking batch) computes what forward() computes."""
     model = random_model(seed=3, **variant)
     t, r = torch.randn(6, 4, 8), torch.randn(6, 4, 8)
-    ids = model.greedy(t, r)
+    colours = (torch.rand(6, 27), torch.rand(6, 27)) if model.config.colour_dim else None
+    ids = model.greedy(t, r, colours=colours)
     inputs = torch.cat([torch.full((6, 1), BOS_ID), ids[:, :-1]], dim=1)
     with torch.no_grad():
-        logits, _ = model(t, r, inputs)
+        logits, _ = model(t, r, inputs, colours)
     logits[..., PAD_ID] = logits[..., BOS_ID] = float("-inf")
     best = logits.argmax(-1)
     for row in range(6):
