@@ -8,6 +8,9 @@ ridge regression (R²) for the continuous ones. Each derived style of `params.su
 janes", "chelsea boots", ...) gets a binary probe too. Accuracy hides rare values (a style on 2%
 of items passes at chance), so every row also keeps the test recall of each value.
 
+The colour columns are also probed off each render's colour histogram, which the relative
+captioner reads beside the CNN maps (`simulators.catalog.histograms`; agents do not see it).
+
     python -m benchmarks.visibility --n-train 3000 --n-test 1000 --size 128 --json results/visibility.json
 """
 
@@ -23,12 +26,16 @@ import numpy as np
 import torch
 
 from simulators.cache import write_json
+from simulators.captioner.train import TrainConfig
+from simulators.catalog.histograms import colour_histogram
 from simulators.catalog.params import CAPTIONED_COLUMNS, MAX_STRAPS, ShoeParams, sample_params, subtypes
 from simulators.cli import add_config_arguments, config_from_args
 
 ACCURACY_TARGET = 0.85
 ABOVE_CHANCE_TARGET = 0.25
 R2_TARGET = 0.7
+COLOUR_COLUMNS = ("primary_colour", "accent_colour")
+CAPTIONER_COLOUR_BINS = TrainConfig().colour_bins
 
 
 @dataclass
@@ -107,11 +114,12 @@ def visibility_report(
     test_idx: np.ndarray,
     config: ProbeConfig | None = None,
     derived: bool = True,
+    columns: tuple[str, ...] | None = None,
 ) -> list[dict]:
-    """One row per captioned column, then (if `derived`) one per style of `subtypes`: parameter, metric
-    name and value, chance, target, passed, derived, and the test recall of each value."""
+    """One row per captioned column (or per one of `columns`), then (if `derived`) one per style of `subtypes`:
+    parameter, metric name and value, chance, target, passed, derived, and the test recall of each value."""
     with _one_thread():
-        return _report(features, params, train_idx, test_idx, config or ProbeConfig(), derived)
+        return _report(features, params, train_idx, test_idx, config or ProbeConfig(), derived, columns)
 
 
 def _classify(zt: torch.Tensor, y: np.ndarray, names: list[str], split: tuple[np.ndarray, ...],
@@ -138,7 +146,7 @@ def _classify(zt: torch.Tensor, y: np.ndarray, names: list[str], split: tuple[np
 
 
 def _report(features: np.ndarray, params: ShoeParams, train_idx: np.ndarray, test_idx: np.ndarray,
-            cfg: ProbeConfig, derived: bool) -> list[dict]:
+            cfg: ProbeConfig, derived: bool, columns: tuple[str, ...] | None = None) -> list[dict]:
     train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
     x = np.asarray(features, dtype=np.float64)
     mu, sd = x[train_idx].mean(0), x[train_idx].std(0) + 1e-8
@@ -152,6 +160,8 @@ def _report(features: np.ndarray, params: ShoeParams, train_idx: np.ndarray, tes
     rows = []
     torch.manual_seed(cfg.seed)
     for column, kind in CAPTIONED_COLUMNS.items():
+        if columns is not None and column not in columns:
+            continue
         if kind == "cm":
             y = params[column].astype(np.float64)
             val_r2 = {}
@@ -254,9 +264,12 @@ def run(cfg: VisibilityConfig, progress: bool = True) -> dict:
     feats = pca.transform(pooled)
     rows = visibility_report(feats, params, train_idx, test_idx)
     neighbours = neighbour_agreement(feats, params, test_idx)
+    histograms = np.sqrt(colour_histogram(images, CAPTIONER_COLOUR_BINS, foreground=True))
+    colour_rows = visibility_report(histograms, params, train_idx, test_idx, derived=False, columns=COLOUR_COLUMNS)
     timing = {"render_ms_per_image": 1000 * t_render / n, "cnn_ms_per_image": 1000 * t_cnn / n,
               "torch_threads": torch.get_num_threads()}
-    return {"config": asdict(cfg), "timing": timing, "rows": rows, "nearest_neighbour_agreement": neighbours}
+    return {"config": asdict(cfg), "timing": timing, "rows": rows, "nearest_neighbour_agreement": neighbours,
+            "colour_histogram_rows": colour_rows}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -269,6 +282,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(format_recall(result["rows"]))
     agree = ", ".join(f"{k} {v:.2f}" for k, v in result["nearest_neighbour_agreement"].items())
     print(f"test items whose nearest neighbour shares the value: {agree}")
+    print("\nthe colour columns off the colour histogram the captioner reads (not the agents' features):")
+    print(format_table(result["colour_histogram_rows"]))
     t = result["timing"]
     print(f"render {t['render_ms_per_image']:.2f} ms/image (one core), CNN {t['cnn_ms_per_image']:.2f} ms/image "
           f"({t['torch_threads']} threads, {cfg.device})")

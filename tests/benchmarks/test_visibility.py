@@ -54,6 +54,14 @@ def test_recall_is_reported_per_value():
     assert any(line.startswith("laces: yes") for line in lines)  # booleans show their "yes" class
 
 
+def test_columns_selects_the_probed_columns():
+    params = sample_params(160, seed=2)
+    feats = _one_hot_features(params, noise=0.01)
+    rows = visibility_report(feats, params, np.arange(120), np.arange(120, 160), ProbeConfig(max_iter=50),
+                             derived=False, columns=("accent_colour", "primary_colour"))
+    assert [r["parameter"] for r in rows] == ["primary_colour", "accent_colour"]  # in the catalog's column order
+
+
 def test_report_fails_on_noise():
     params = sample_params(160, seed=2)
     feats = np.random.default_rng(1).normal(size=(160, 16))
