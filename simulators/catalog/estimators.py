@@ -95,7 +95,7 @@ class AttributeEstimator:
     """Build facts: train pairs per attribute, seconds spent on features and on fitting."""
 
 
-# ---------------------------------------------------------------- features (the histograms: simulators.catalog.histograms)
+# ---------------------------------------------------------------- features (histograms: catalog.histograms)
 
 
 def handcrafted_features(catalog: Catalog, config: EstimatorConfig, chunk: int = 512) -> np.ndarray:
@@ -243,4 +243,5 @@ def load_attribute_estimates(catalog: Catalog, kind: str | EstimatorConfig = "de
     return load_attribute_estimator(catalog, kind, cache).estimates
 
 
-__all__ = ["ESTIMATOR_KINDS", "AttributeEstimator", "EstimatorConfig", "load_attribute_estimates", "load_attribute_estimator", "pairwise_accuracy"]
+__all__ = ["ESTIMATOR_KINDS", "AttributeEstimator", "EstimatorConfig", "load_attribute_estimates",
+           "load_attribute_estimator", "pairwise_accuracy"]

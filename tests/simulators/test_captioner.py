@@ -137,7 +137,8 @@ def test_colour_histograms_are_read_and_required():
 
 def test_the_trained_user_reads_the_catalogs_colour_histograms(captioner, tiny_catalog):
     bins = TINY_TRAIN.colour_bins
-    assert captioner.model.config.colour_dim == bins**3 and captioner.images.colours.shape == (len(tiny_catalog), bins**3)
+    assert captioner.model.config.colour_dim == bins**3
+    assert captioner.images.colours.shape == (len(tiny_catalog), bins**3)
 
 
 def test_training_is_deterministic_under_a_seed(tiny_catalog, session_cache, vocabulary):
