@@ -189,9 +189,12 @@ class RelativeCaptioner(nn.Module):
         e, h = self.config.embed_dim, self.config.hidden_dim
         lstm = self.lstm
         zeros = torch.zeros(4 * h, device=lstm.weight_ih.device)
+        colour_gate = [] if self.colour_gate is None else [self.colour_gate]  # the output layer's colour gate
         return _FusedWeights(
-            h_weight=torch.cat([self.out_hidden.weight, self.att_hidden.weight, self.gate.weight, lstm.weight_hh]),
-            h_bias=torch.cat([self.out_hidden.bias, self.att_hidden.bias, self.gate.bias, lstm.bias_hh + lstm.bias_ih]),
+            h_weight=torch.cat([self.out_hidden.weight, self.att_hidden.weight, self.gate.weight, lstm.weight_hh,
+                                *(m.weight for m in colour_gate)]),
+            h_bias=torch.cat([self.out_hidden.bias, self.att_hidden.bias, self.gate.bias, lstm.bias_hh + lstm.bias_ih,
+                              *(m.bias for m in colour_gate)]),
             z_weight=torch.cat([lstm.weight_ih[:, e:], self.out_context.weight]),
             z_bias=torch.cat([zeros, self.out_context.bias]),
             word_weight=lstm.weight_ih[:, :e],
@@ -207,7 +210,7 @@ class RelativeCaptioner(nn.Module):
         Returns (logits (B, V), hh of the new h, c (B, H), attention weights (B, S)).
         """
         e, a, f, g = w.split
-        att_h, gate_h, gates_h = hh[:, e:].split((a, f, g), dim=1)
+        att_h, gate_h, gates_h = hh[:, e : e + a + f + g].split((a, f, g), dim=1)
         scores = self.att_score(torch.tanh(projected + att_h.unsqueeze(1))).squeeze(-1)  # (B, S)
         alpha = torch.softmax(scores, dim=-1)  # (B, S)
         context = torch.bmm(alpha.unsqueeze(1), annotations).squeeze(1) * torch.sigmoid(gate_h)  # (B, F)
@@ -216,10 +219,10 @@ class RelativeCaptioner(nn.Module):
         i, f_, g_, o = gates.chunk(4, dim=1)
         c = torch.sigmoid(f_) * c + torch.sigmoid(i) * torch.tanh(g_)  # (B, H)
         h = torch.sigmoid(o) * torch.tanh(c)
-        hh = torch.addmm(w.h_bias, h, w.h_weight.t())  # (B, E+A+F+4H)
+        hh = torch.addmm(w.h_bias, h, w.h_weight.t())  # (B, E+A+F+4H [+E])
         deep = emb + hh[:, :e] + zz[:, g:]  # (B, E): SAT's deep output E y + L_h h + L_z z
         if colour_out is not None:
-            deep = deep + torch.sigmoid(self.colour_gate(h)) * colour_out
+            deep = deep + torch.sigmoid(hh[:, e + a + f + g :]) * colour_out  # the colour gate read from h
         return self.out_words(self.drop(deep)), hh, c, alpha
 
     def _start(self, target_maps: torch.Tensor, reference_maps: torch.Tensor, w: _FusedWeights,
@@ -360,7 +363,7 @@ class RelativeCaptioner(nn.Module):
 
 class _FusedWeights(NamedTuple):
     h_weight: torch.Tensor
-    """(E + A + F + 4H, H): output layer, attention, gate and LSTM recurrence, all reading h."""
+    """(E + A + F + 4H [+ E], H): output layer, attention, gate, LSTM recurrence [, colour gate], all reading h."""
     h_bias: torch.Tensor
     z_weight: torch.Tensor
     """(4H + E, F): LSTM input and output layer, both reading the attended context."""
