@@ -310,16 +310,16 @@ class RelativeCaptioner(nn.Module):
         """(B, max_len) token ids of the best beam per row, batched over rows and beams.
 
         Scores are summed log-probabilities divided by length ** length_penalty (0: no normalisation).
+        The images are encoded once per row, and a step runs only the beams still writing (one per
+        row at the first word), so the cost follows the beams' lengths, as greedy's does.
         """
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
         b, k, max_len, v = target_maps.shape[0], beam_size, self.config.max_len, self.config.vocab_size
         dev = target_maps.device
         w, word_table = self._inference_weights()
-        if colours is not None:
-            colours = (colours[0].repeat_interleave(k, dim=0), colours[1].repeat_interleave(k, dim=0))
-        annotations, projected, hh, c, colour_out = self._start(target_maps.repeat_interleave(k, dim=0),
-                                                    reference_maps.repeat_interleave(k, dim=0), w, colours)  # B*K rows
+        annotations, projected, hh, c, colour_out = self._start(target_maps, reference_maps, w, colours)  # B rows
+        hh, c = hh.repeat_interleave(k, dim=0), c.repeat_interleave(k, dim=0)  # beam j of row i is row i*K + j
         words = torch.full((b * k,), BOS_ID, dtype=torch.long, device=dev)
         seqs = torch.full((b * k, max_len), PAD_ID, dtype=torch.long, device=dev)
         scores = torch.full((b, k), float("-inf"), device=dev)
@@ -333,20 +333,26 @@ class RelativeCaptioner(nn.Module):
         only_eos = torch.full((v,), float("-inf"), device=dev)
         only_eos[EOS_ID] = 0.0
         for t in range(max_len):
-            logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w,
-                                         colour_out)  # beams of a row share its images: no reordering
-            logp = torch.log_softmax(logits.float(), dim=-1)  # (B*K, V)
-            logp[:, PAD_ID] = logp[:, BOS_ID] = float("-inf")
+            live = (~done & (scores > float("-inf"))).nonzero().squeeze(1)  # beams still writing
+            rows = live // k  # their images
+            logits, hh_live, c_live, _ = self.step(
+                self.embed(words[live]), word_table[words[live]], hh[live], c[live], annotations[rows],
+                projected[rows], w, None if colour_out is None else colour_out[rows])
+            step_logp = torch.log_softmax(logits.float(), dim=-1)  # (live, V)
+            step_logp[:, PAD_ID] = step_logp[:, BOS_ID] = float("-inf")
             if t == max_len - 1:
-                logp = logp + only_eos
+                step_logp = step_logp + only_eos  # a caption that runs to the limit still ends
             elif t == 0:
-                logp[:, EOS_ID] = float("-inf")  # at least one word
-            logp = torch.where(done.unsqueeze(1), finished_row, logp)
+                step_logp[:, EOS_ID] = float("-inf")  # at least one word
+            logp = finished_row.expand(b * k, v).clone()  # finished beams (and the unborn ones, at -inf)
+            logp[live] = step_logp
+            hh[live], c[live] = hh_live, c_live
             total = (scores.unsqueeze(1) + logp).reshape(b, k * v)  # (B, K*V)
             new_len = lengths + (~done).float()  # (B*K,)
             ranked = total
             if length_penalty:
-                ranked = total / new_len.clamp_min(1).pow(length_penalty).repeat_interleave(v).reshape(b, k * v)
+                ranked = (total.reshape(b, k, v) / new_len.clamp_min(1).pow(length_penalty).reshape(b, k, 1)
+                          ).reshape(b, k * v)
             top = ranked.topk(k, dim=1).indices  # (B, K)
             parent = (offsets + top // v).reshape(-1)  # (B*K,)
             words = (top % v).reshape(-1)

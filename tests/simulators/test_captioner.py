@@ -108,6 +108,20 @@ def test_beam_of_one_is_greedy_and_beams_are_deterministic():
     t, r = torch.randn(7, 4, 8), torch.randn(7, 4, 8)
     assert torch.equal(model.beam_search(t, r, beam_size=1), model.greedy(t, r))
     assert torch.equal(model.beam_search(t, r, beam_size=3), model.beam_search(t, r, beam_size=3))
+    assert model.beam_search(t[:0], r[:0], beam_size=3).shape == (0, model.config.max_len)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_a_rows_beam_does_not_depend_on_the_rest_of_the_batch(length_penalty):
+    """Beams that end leave the batch: each row still gets the caption it gets alone."""
+    model = random_model(seed=4, global_dim=8, colour_dim=27)
+    t, r = torch.randn(9, 4, 8), torch.randn(9, 4, 8)
+    colours = (torch.rand(9, 27), torch.rand(9, 27))
+    batch = model.beam_search(t, r, beam_size=4, length_penalty=length_penalty, colours=colours)
+    for row in range(9):
+        alone = model.beam_search(t[row : row + 1], r[row : row + 1], beam_size=4, length_penalty=length_penalty,
+                                  colours=(colours[0][row : row + 1], colours[1][row : row + 1]))
+        assert torch.equal(alone[0], batch[row])
 
 
 @pytest.mark.parametrize("fusion", ["concat", "difference", "concat-difference"])
