@@ -2,10 +2,12 @@
 
     python -m benchmarks.captioner_report                   # full catalog (trains the captioner on first use)
     python -m benchmarks.captioner_report --catalog tiny    # smoke run
+    python -m benchmarks.captioner_report --beam 2 3 --length-penalty 0 0.75 1   # and six beam settings
 
 For every (target, reference) pair of the test-split corpus the captioner writes a caption
-(greedy; --beam adds beam search), and so does a fresh grammar user (the human proxy, other
-random phrasings than the corpus's). Both are scored against the corpus caption of the pair:
+(greedy; --beam adds beam search, at every beam size and length penalty given), and so does a
+fresh grammar user (the human proxy, other random phrasings than the corpus's). Both are scored
+against the corpus caption of the pair:
 
 - BLEU-1..4: sacrebleu's corpus BLEU with max n-gram order n (the cumulative BLEU-n of the
   captioning literature: geometric mean of the 1..n-gram precisions times the brevity penalty;
@@ -26,6 +28,7 @@ into a PNG grid.
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import statistics
 import textwrap
@@ -158,7 +161,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--beam", type=int, default=0, help="also score beam search with this beam size")
+    parser.add_argument("--beam", type=int, nargs="*", default=[],
+                        help="also score beam search with these beam sizes")
     parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
                         help="beam scores divided by length ** this; several values score several beams")
     parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
@@ -182,11 +186,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     systems: dict[str, list[str]] = {}
     decoders = {"captioner (greedy)": user}
-    for penalty in args.length_penalty if args.beam else ():
-        name = f"beam {args.beam}" + (f", length penalty {penalty:g}" if penalty else "")
+    for size, penalty in itertools.product(args.beam, args.length_penalty):
+        name = f"beam {size}" + (f", length penalty {penalty:g}" if penalty else "")
         decoders[f"captioner ({name})"] = CaptionerUser(
             user.model, user.vocabulary, catalog,
-            CaptionerUserConfig(decoding="beam", beam_size=args.beam, length_penalty=penalty), device=args.device)
+            CaptionerUserConfig(decoding="beam", beam_size=size, length_penalty=penalty), device=args.device)
     t0 = time.perf_counter()
     systems["captioner (greedy)"] = user.caption(targets, refs)
     greedy_s = time.perf_counter() - t0
