@@ -52,8 +52,10 @@ class CaptionerUserConfig:
     """"greedy" (deterministic, cached), "beam" (deterministic, cached) or "sample" (seeded, not cached)."""
     beam_size: int = 3
     length_penalty: float = 0.0
-    """Beam scores are summed log-probabilities divided by length ** this (0: none). 1.0 makes beam search
-    say more (more real differences) while keeping most of its truthfulness gain over greedy."""
+    """Beam scores are summed log-probabilities divided by length ** this (0: none). 0.75-1.0 makes beam
+    search say more (more real differences) while keeping most of its truthfulness gain over greedy;
+    beam_size=2 with 0.75 is the fastest setting that meets both quality targets (README, *Relative
+    captioner*)."""
     temperature: float = 1.0
     """Softmax temperature for decoding="sample"."""
     cache_size: int = 200_000
