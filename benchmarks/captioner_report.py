@@ -188,9 +188,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     decoders = {"captioner (greedy)": user}
     for size, penalty in itertools.product(args.beam, args.length_penalty):
         name = f"beam {size}" + (f", length penalty {penalty:g}" if penalty else "")
-        decoders[f"captioner ({name})"] = CaptionerUser(
-            user.model, user.vocabulary, catalog,
-            CaptionerUserConfig(decoding="beam", beam_size=size, length_penalty=penalty), device=args.device)
+        decoders[f"captioner ({name})"] = user.with_config(
+            CaptionerUserConfig(decoding="beam", beam_size=size, length_penalty=penalty))
     t0 = time.perf_counter()
     systems["captioner (greedy)"] = user.caption(targets, refs)
     greedy_s = time.perf_counter() - t0

@@ -12,6 +12,7 @@ the cache.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -90,6 +91,15 @@ class CaptionerUser(User):
         self.decoded_pairs = 0
         """Pairs sent through the model so far (cache misses), for checking the cache works."""
         self.reset(seed)
+
+    def with_config(self, config: CaptionerUserConfig, seed: int = 0) -> CaptionerUser:
+        """The same captioner answering with another config: model and image table shared, its own cache."""
+        other = copy.copy(self)
+        other.config = config
+        other._cache = OrderedDict()
+        other.decoded_pairs = 0
+        other.reset(seed)
+        return other
 
     def reset(self, seed: int) -> None:
         self.rng = make_rng(seed, "users", "captioner")

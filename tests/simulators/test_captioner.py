@@ -185,6 +185,19 @@ def test_decoding_is_deterministic_and_sampling_follows_each_rows_generator(capt
     assert sampler.describe(t, c) == a
 
 
+def test_with_config_shares_the_model_and_images_but_not_the_cache(captioner):
+    t, c = np.array([1, 2]), np.array([3, 4])
+    captioner.describe(t, c)
+    beam = captioner.with_config(CaptionerUserConfig(decoding="beam", beam_size=2))
+    assert beam.model is captioner.model and beam.images is captioner.images
+    assert beam.cache_info()["size"] == 0 and beam.decoded_pairs == 0
+    ids = captioner.images.pair(t, c)
+    expected = captioner.vocabulary.decode_batch(
+        captioner.model.beam_search(ids[0], ids[1], beam_size=2, colours=ids[2]).numpy())
+    assert beam.caption(t, c) == expected
+    assert captioner.config.decoding == "greedy"
+
+
 def test_lru_cache_answers_repeats_without_decoding(tiny_catalog, captioner, session_cache):
     user = CaptionerUser(captioner.model, captioner.vocabulary, tiny_catalog, CaptionerUserConfig(cache_size=3),
                          cache=session_cache)
