@@ -98,6 +98,21 @@ def rank_percentile(ranks: np.ndarray, n: int) -> np.ndarray:
     return (1.0 - np.asarray(ranks, dtype=np.float64) / (n - 1)).astype(np.float32)
 
 
+def cumulative_hits(ranks: np.ndarray, k: int = 10) -> np.ndarray:
+    """(dialogs, T + 1) bool: the target has been in the top k at some turn up to t (ChatIR's Hits@k, SR@k).
+
+    `ranks` is (dialogs, T + 1), turn 0 the first image. A dialog that reaches the top k at turn 3
+    and leaves it at turn 4 counts from turn 3 on.
+    """
+    return np.logical_or.accumulate(np.asarray(ranks) < k, axis=1)
+
+
+def first_hit_turn(ranks: np.ndarray, k: int = 10) -> np.ndarray:
+    """(dialogs,) the first turn whose rank is below k, or -1 for a dialog that never reaches the top k."""
+    hit = np.asarray(ranks) < k
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+
+
 def ranks_per_query_loop(features: np.ndarray, queries: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Reference ranker, one query at a time in torch as in the original implementation (tests, benchmarks)."""
     items = torch.as_tensor(features, dtype=torch.float32)
