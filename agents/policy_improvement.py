@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from agents.dialog_manager import DialogManagerAgent
+from agents.returns import dialog_value
 from agents.training import FineTuneArgs, Stopwatch, TrainingRun, command_line, frozen_copy
-from agents.triplet_sl import triplet_loss
+from agents.triplet_sl import anchor_loss
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 
 METHOD = "policy_improvement"
@@ -59,6 +60,7 @@ class PolicyImprovementArgs(FineTuneArgs):
     margin: float = 0.1
     """Triplet margin of the "triplet" anchor (model units)."""
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {self.anchor!r}")
 
@@ -68,11 +70,11 @@ class PolicyImprovementArgs(FineTuneArgs):
 
 def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden: torch.Tensor,
                    candidates: torch.Tensor, states: torch.Tensor, rows: np.ndarray,
-                   watch: Stopwatch | None = None) -> torch.Tensor:
-    """(B, K) value of showing each candidate next in the dialogs `rows` of `env`: the summed rank
-    percentiles of a greedy rollout of `policy` (from its dialog state `hidden`, (B, H)) from the
-    current turn to the env's last, in B x K forked branches (the real dialogs are untouched). A
-    branch that shows the target earns 1 for every turn it did not need."""
+                   watch: Stopwatch | None = None, return_name: str = "percentile") -> torch.Tensor:
+    """(B, K) value of showing each candidate next in the dialogs `rows` of `env`: the return (agents.returns)
+    of a greedy rollout of `policy` (from its dialog state `hidden`, (B, H)) from the current turn to the env's
+    last, in B x K forked branches (the real dialogs are untouched). A branch that shows the target earns 1
+    for that turn and every turn it did not need."""
     b, k = candidates.shape
     device = hidden.device
     watch = watch or Stopwatch()
@@ -82,14 +84,15 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
     score = np.zeros(b * k)
     h = hidden.detach().repeat_interleave(k, dim=0)  # (B*K, H)
     while not branches.done.all():
+        live = ~branches.done
         with watch("rollout_network"), torch.no_grad():
             obs = branches.observation()
             query, h = policy.step(torch.as_tensor(obs["candidate_features"], device=device),
                                    torch.as_tensor(obs["feedback"], device=device), h)
         with watch("rollout_env"):
-            reward, _, _ = branches.step(queries=query.cpu().numpy())
-        score += reward
-    score += np.where(branches.terminated, np.maximum(branches.core.max_turns - branches.core.turn, 0), 0)
+            branches.step(queries=query.cpu().numpy())
+        score += np.where(live, dialog_value(return_name, branches.ranks, branches.terminated, branches.n_items), 0.0)
+    score += np.where(branches.terminated, branches.turns_left, 0)
     return torch.as_tensor(score.reshape(b, k), dtype=torch.float32, device=device)
 
 
@@ -131,7 +134,7 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
             if len(rows):
                 rows_t = torch.as_tensor(rows, device=device)
                 scores[rows_t] = rollout_scores(run.env, policy, rollout_hidden[rows_t], candidates[rows_t],
-                                                state[rows_t], rows, watch)  # (B, K)
+                                                state[rows_t], rows, watch, args.return_name)  # (B, K)
             with watch("network"):
                 best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
                 best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
@@ -146,7 +149,7 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
                 if args.anchor == "squared":
                     dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
                 else:
-                    dist = triplet_loss(state, features[target_t], features[negatives[:, 0]], scale, args.margin)
+                    dist, _ = anchor_loss(agent, state, target_t, features, args.margin, args.hard_negatives, gen)
                 ce_total = ce_total + (ce * alive).sum() / b
                 dist_total = dist_total + (dist * alive).sum() / b
             with watch("env"):

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -30,8 +30,9 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from agents.dialog_manager import DialogManagerAgent
+from agents.returns import check_return
 from envs.evaluation import protocol_first_candidates, run_dialogs
-from envs.ranking import resolve_device
+from envs.ranking import cumulative_hits, rank_percentile, resolve_device
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import CorruptArtifactError, verify_artifact
@@ -71,6 +72,10 @@ class TrainArgs:
     """Folder of the run (default runs/<method>-<user>-s<seed>)."""
     resume: bool = False
     """Continue an interrupted run from its last checkpoint."""
+    hard_negatives: int = 0
+    """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
+    term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
+    the paper's)."""
     max_batches: int = 0
     """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
     progress: bool = True
@@ -89,6 +94,13 @@ class FineTuneArgs(TrainArgs):
     """Candidates per turn: the K nearest unseen images to s_t."""
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this."""
+    return_name: Literal["percentile", "log-rank", "top-10"] = field(default="top-10", metadata={"flag": "return"})
+    """`--return`: what a dialog's turns earn (agents.returns): "percentile", the paper's summed rank percentile
+    (the env's reward); "log-rank", 1 - log(1 + rank) / log(N); "top-10", 1 when the target is in the top 10
+    (the default: the percentile is saturated here and barely tells a rank of 3 from one of 300)."""
+
+    def __post_init__(self) -> None:
+        check_return(self.return_name)
 
     def init_checkpoint(self, run_dir: Path) -> str:
         """`init`, or the SL run's checkpoint beside `run_dir`."""
@@ -268,7 +280,8 @@ class TrainingRun:
 
     # ---- evaluation and logging --------------------------------------------------------------------
     def evaluate(self, agent: DialogManagerAgent) -> dict[str, float]:
-        """Mean test rank percentile at turns 1, 2, 3, 5 over a fixed subset of the protocol's dialogs."""
+        """Over a fixed subset of the protocol's test dialogs: mean rank percentile (`turn_t`) and cumulative
+        Hits@10 (`hits10_turn_t`) at turns 1, 2, 3, 5, and Recall@10 at turn 5 (`recall10_turn_5`)."""
         if not self.args.eval_dialogs:
             return {}
         n_test = len(self.catalog.test_ids)
@@ -285,8 +298,11 @@ class TrainingRun:
         finally:
             agent.use_split("train")
             agent.reset_state()
-        percentile = 1.0 - ranks / (n_test - 1)
-        return {f"turn_{t}": float(percentile[:, t].mean()) for t in EVAL_TURNS}
+        percentile = rank_percentile(ranks, n_test)
+        hits = cumulative_hits(ranks, 10)
+        return {**{f"turn_{t}": float(percentile[:, t].mean()) for t in EVAL_TURNS},
+                **{f"hits10_turn_{t}": float(hits[:, t].mean()) for t in EVAL_TURNS},
+                f"recall10_turn_{max(EVAL_TURNS)}": float((ranks[:, max(EVAL_TURNS)] < 10).mean())}
 
     @property
     def writer(self) -> SummaryWriter:
@@ -354,11 +370,13 @@ class TrainingRun:
     def _log_eval(self, agent: DialogManagerAgent, epochs_done: int, per_epoch: int, bar: tqdm) -> dict[str, float]:
         scores = self.evaluate(agent)
         step = epochs_done * per_epoch
-        self.log(step, {f"eval/rank_percentile_{k}": v for k, v in scores.items()})
+        self.log(step, {f"eval/{k if k.startswith(('hits', 'recall')) else 'rank_percentile_' + k}": v
+                        for k, v in scores.items()})
         self.log(step, {"charts/train_minutes": self.state.train_seconds / 60})
         if scores:
-            tqdm.write(f"[{self.method}] after epoch {epochs_done}: test rank percentile "
-                       + ", ".join(f"{k.replace('_', ' ')} {100 * v:.1f}%" for k, v in scores.items())
+            tqdm.write(f"[{self.method}] after epoch {epochs_done}: test subset rank percentile "
+                       + ", ".join(f"t={t} {100 * scores[f'turn_{t}']:.1f}%" for t in EVAL_TURNS)
+                       + "; Hits@10 " + ", ".join(f"t={t} {100 * scores[f'hits10_turn_{t}']:.1f}%" for t in EVAL_TURNS)
                        + f" ({self.state.train_seconds / 60:.1f} min of training)")
         return {f"eval/{k}": v for k, v in scores.items()}
 

@@ -8,6 +8,9 @@ Dialogs are run by the policy itself: at every turn the manager reads the image 
 feedback, outputs s_t, and its candidate generator samples the next image among the K nearest
 unseen ones. The loss sums over turns the triplet loss of s_t against the target's vector and a
 random image's: max(0, margin + |s_t - target| - |s_t - random|), distances in the model's unit.
+With `--hard-negatives M` each turn adds the same term against an image drawn from the M nearest to
+s_t other than the target: the random negative keeps the whole ranking in order, the hard one
+sharpens its top, where Hits@10 is decided.
 The checkpoint in `runs/triplet_sl-<user>-s<seed>/checkpoint` is where RL-SCST and policy
 improvement start.
 """
@@ -51,6 +54,21 @@ def triplet_loss(state: torch.Tensor, positive: torch.Tensor, negative: torch.Te
     return torch.relu(margin + d_pos - d_neg)
 
 
+def anchor_loss(agent: DialogManagerAgent, state: torch.Tensor, targets: torch.Tensor, features: torch.Tensor,
+                margin: float, hard_negatives: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """((B,) the SL triplet loss of s_t, (B,) its random negatives): against a random train image and, with
+    `hard_negatives` = M > 0, also against one drawn from the M nearest images to s_t other than the target
+    (a top-of-ranking objective: it pays for every near miss that outranks the target)."""
+    b, scale = len(state), agent.model.feature_scale
+    negatives = torch.randint(0, len(features), (b,), generator=gen, device=state.device)
+    loss = triplet_loss(state, features[targets], features[negatives], scale, margin)
+    if hard_negatives:
+        pool = agent.topk_candidates(state, targets[:, None], k=hard_negatives)  # (B, M) nearest non-targets
+        pick = torch.randint(0, pool.shape[1], (b, 1), generator=gen, device=state.device)
+        loss = loss + triplet_loss(state, features[targets], features[pool.gather(1, pick)[:, 0]], scale, margin)
+    return loss, negatives
+
+
 def train(args: TripletSLArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
     agent, optimizer = run.start(agent, init="", lr=args.lr, top_k=args.top_k)
@@ -74,9 +92,7 @@ def train(args: TripletSLArgs, agent: DialogManagerAgent | None = None) -> Dialo
                 image = torch.as_tensor(obs["candidate_features"], device=device)
                 tokens = torch.as_tensor(obs["feedback"], device=device)
                 state, hidden = model.step(image, tokens, hidden)  # (B, D)
-                negatives = run.random_items((b,), gen)
-                loss = triplet_loss(state, features[target_t], features[negatives], model.feature_scale,
-                                    args.margin)
+                loss, _ = anchor_loss(agent, state, target_t, features, args.margin, args.hard_negatives, gen)
                 total = total + (loss * alive).sum() / b
                 candidates = agent.topk_candidates(state, shown)
                 chosen, _ = agent.sample_candidates(state, candidates, generator=gen)

@@ -321,6 +321,21 @@ class DialogBranches:
         """(B*K,) branches that have ended (target shown, or max_turns taken)."""
         return self.terminated | self.truncated
 
+    @property
+    def ranks(self) -> np.ndarray:
+        """(B*K,) the target's rank under each branch's latest query (as it was when a finished branch ended)."""
+        return self.core.rank.copy()
+
+    @property
+    def n_items(self) -> int:
+        """Images in the split the branches rank."""
+        return self.core.n
+
+    @property
+    def turns_left(self) -> np.ndarray:
+        """(B*K,) turns each branch has left before `max_turns`."""
+        return np.maximum(self.core.max_turns - self.core.turn, 0)
+
     def _advance(self, queries: np.ndarray, chosen: np.ndarray | None) -> np.ndarray:
         done = self.done
         live = ~done

@@ -2,7 +2,8 @@
 
 Every field becomes `--field-name` (a nested dataclass field `model` of a config gives
 `--model.hidden-dim`), typed by its annotation, with the field's docstring and its default as help
-(fields declared with `field(metadata={"cli": False})` are left out):
+(fields declared with `field(metadata={"cli": False})` are left out; `metadata={"flag": "return"}` names the
+flag of a field whose own name is a Python keyword):
 
     parser = argparse.ArgumentParser()
     add_config_arguments(parser, TrainConfig)
@@ -96,7 +97,7 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, defau
             kwargs["type"] = hint
         else:
             kwargs["type"] = str
-        parser.add_argument(_flag(prefix, f.name), **kwargs)
+        parser.add_argument(_flag(prefix, f.metadata.get("flag", f.name)), **kwargs)
 
 
 def config_from_args(args: argparse.Namespace, base: Any, prefix: str = "") -> Any:
