@@ -65,6 +65,12 @@ class DialogManagerConfig:
     """Candidates the generator chooses among: the K nearest unseen images to s_t."""
     temperature: float = 1.0
     """Softmax temperature of the candidate generator over negative distances (in feature_scale units)."""
+    selection_head: bool = False
+    """A second linear head over the dialog state, read through a stopped gradient, gives the point the
+    candidate generator chooses around among s_t's top-K (False: s_t itself, the paper's manager, which
+    shows the nearest). It separates the RL methods' action (which image to show) from the query that earns
+    the reward, so a policy gradient cannot move the ranking; the agent then acts with a query and a
+    candidate ("query_and_candidate")."""
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "feature_dim", "hidden_dim", "embed_dim", "conv_width", "top_k"):
@@ -157,6 +163,7 @@ class DialogManager(nn.Module):
         self.register_buffer("feature_scale", torch.tensor(float(feature_scale)))
         self.response = ResponseEncoder(config)
         self.tracker = StateTracker(config)
+        self.selection = nn.Linear(config.hidden_dim, config.feature_dim) if config.selection_head else None
 
     def initial_hidden(self, batch: int, device: torch.device | str | None = None) -> torch.Tensor:
         return torch.zeros(batch, self.config.hidden_dim, device=device or self.feature_scale.device)
@@ -168,9 +175,16 @@ class DialogManager(nn.Module):
         state, hidden = self.tracker(response, hidden)
         return state * self.feature_scale, hidden
 
-    def candidate_logits(self, state: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        """(B, K) logits of choosing each of candidates (B, K, D) given s_t (B, D): -distance / temperature."""
-        d = torch.linalg.vector_norm((candidates - state[:, None, :]) / self.feature_scale, dim=2)  # (B, K)
+    def selection_point(self, state: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        """(B, D) the point the candidate generator chooses around: s_t, or the selection head's output (whose
+        gradient stops at the dialog state, so training it leaves the query as it is)."""
+        if self.selection is None:
+            return state
+        return self.selection(hidden.detach()) * self.feature_scale
+
+    def candidate_logits(self, point: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """(B, K) logits of choosing each of candidates (B, K, D) around `point` (B, D): -distance / temperature."""
+        d = torch.linalg.vector_norm((candidates - point[:, None, :]) / self.feature_scale, dim=2)  # (B, K)
         return -d / self.config.temperature
 
 
@@ -185,7 +199,10 @@ class DialogManagerAgent(Agent):
     Dialog state (the GRU's hidden vector) lives inside the agent, one row per dialog, and row i is
     cleared when `episode_start[i]` is True (and whenever the batch size changes). `predict` returns
     s_t, a query: the env shows the nearest unseen image, which is the candidate generator's greedy
-    choice. Training methods use `model`, `topk_candidates` and `sample_candidates` directly.
+    choice. With a selection head (`DialogManagerConfig.selection_head`) `predict` returns
+    {"query": s_t, "candidate": the image to show}, chosen among s_t's top-K unseen images around the
+    head's point, and the agent tracks each dialog's shown images. Training methods use `model`,
+    `topk_candidates`, `choose` and `sample_candidates` directly.
     """
 
     action_type = "query"
@@ -200,6 +217,7 @@ class DialogManagerAgent(Agent):
             raise CheckpointMismatchError(f"the model works in {config.feature_dim}-D, the catalog in "
                                           f"{catalog.feature_dim}-D")
         self.config, self.catalog, self.vocabulary = config, catalog, vocabulary
+        self.action_type = "query_and_candidate" if config.selection_head else "query"
         self.device = resolve_device(device)
         self.meta = dict(meta or {})
         train_features = catalog.features[catalog.train_ids]
@@ -209,6 +227,7 @@ class DialogManagerAgent(Agent):
         self._splits: dict[str, tuple[torch.Tensor, NearestNeighbourIndex]] = {}
         self.use_split(split)
         self._hidden: torch.Tensor | None = None
+        self._shown: torch.Tensor | None = None
         self.path: Path | None = None
         """Where the agent was loaded from or last saved to."""
 
@@ -239,11 +258,33 @@ class DialogManagerAgent(Agent):
         _, idx = self.index.search(state.detach(), k or self.config.top_k, exclude=shown)
         return idx.to(self.device)
 
+    def choose(self, point: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """(B,) the greedy choice among `candidates` (B, K, nearest to s_t first) around `point`: the nearest
+        candidate itself when the manager has no selection head."""
+        if self.model.selection is None:
+            return candidates[:, 0]
+        logits = self.model.candidate_logits(point, self.features[candidates])  # (B, K)
+        return candidates.gather(1, logits.argmax(dim=1, keepdim=True))[:, 0]
+
+    def with_selection_head(self) -> DialogManagerAgent:
+        """A copy of this manager with a selection head that starts as the query head (so it first shows what
+        this manager shows: the nearest unseen image)."""
+        if self.config.selection_head:
+            return self
+        config = DialogManagerConfig(**{**asdict(self.config), "selection_head": True})
+        agent = DialogManagerAgent(config, self.catalog, self.vocabulary, split=self.split, device=self.device,
+                                   feature_scale=float(self.model.feature_scale), index_backend=self.index_backend,
+                                   meta=self.meta)
+        agent.model.load_state_dict(self.model.state_dict(), strict=False)
+        agent.model.selection.load_state_dict(self.model.tracker.head.state_dict())
+        return agent
+
     def sample_candidates(self, state: torch.Tensor, candidates: torch.Tensor,
                           generator: torch.Generator | None = None,
                           temperature: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(chosen split positions (B,), log-probability of each choice (B,)) sampled among `candidates` (B, K)
-        from the generator's softmax (at `temperature` instead of the model's, when given)."""
+        from the generator's softmax around `state` (s_t, or the selection head's point), at `temperature`
+        instead of the model's when given."""
         logits = self.model.candidate_logits(state, self.features[candidates])  # (B, K)
         if temperature is not None:
             logits = logits * (self.config.temperature / temperature)
@@ -256,26 +297,38 @@ class DialogManagerAgent(Agent):
     def reset_state(self) -> None:
         """Forget every dialog (the next `predict` starts fresh dialogs)."""
         self._hidden = None
+        self._shown = None
 
     @torch.no_grad()
     def predict(self, observation: dict[str, Any], state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = True) -> tuple[np.ndarray, Any]:
-        """s_t for each dialog of a batch of observations: (B, D) float32 queries (D,) for a single observation."""
+        """s_t for each dialog of a batch of observations: (B, D) float32 queries ((D,) for a single observation);
+        with a selection head, {"query": s_t, "candidate": (B,) split positions of the images to show}."""
         obs, single = as_batch(observation)
         b = len(obs["candidate"])
         was_training = self.model.training
         self.model.eval()
+        on_show = torch.as_tensor(np.asarray(obs["candidate"], dtype=np.int64).reshape(b), device=self.device)
         if self._hidden is None or len(self._hidden) != b:
             self._hidden = self.model.initial_hidden(b, self.device)
-        elif episode_start is not None:
-            start = torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(b), device=self.device)
-            self._hidden = self._hidden.masked_fill(start[:, None], 0.0)
+            self._shown = on_show[:, None]
+        else:
+            if episode_start is not None:
+                start = torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(b), device=self.device)
+                self._hidden = self._hidden.masked_fill(start[:, None], 0.0)
+                # a new dialog forgets what was shown: its row repeats the image on show
+                self._shown = torch.where(start[:, None], on_show[:, None], self._shown)
+            self._shown = torch.cat([self._shown, on_show[:, None]], dim=1)
         image = torch.as_tensor(obs["candidate_features"], dtype=torch.float32, device=self.device)
         tokens = torch.as_tensor(obs["feedback"], dtype=torch.long, device=self.device)
         query, self._hidden = self.model.step(image, tokens, self._hidden)
         self.model.train(was_training)
         out = query.cpu().numpy().astype(np.float32)
-        return (out[0] if single else out), None
+        if self.model.selection is None:
+            return (out[0] if single else out), None
+        point = self.model.selection_point(query, self._hidden)
+        chosen = self.choose(point, self.topk_candidates(query, self._shown)).cpu().numpy()
+        return ({"query": out[0], "candidate": int(chosen[0])} if single else {"query": out, "candidate": chosen}), None
 
     def learn(self, method: Any, **kwargs: Any) -> DialogManagerAgent:
         """Train with a method's argument object (`TripletSLArgs`, `SCSTArgs`, `PolicyImprovementArgs`)."""

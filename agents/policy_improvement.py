@@ -70,11 +70,14 @@ class PolicyImprovementArgs(FineTuneArgs):
 
 def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden: torch.Tensor,
                    candidates: torch.Tensor, states: torch.Tensor, rows: np.ndarray,
-                   watch: Stopwatch | None = None, return_name: str = "percentile") -> torch.Tensor:
+                   watch: Stopwatch | None = None, return_name: str = "percentile",
+                   chooser: DialogManagerAgent | None = None, top_k: int = 4) -> torch.Tensor:
     """(B, K) value of showing each candidate next in the dialogs `rows` of `env`: the return (agents.returns)
     of a greedy rollout of `policy` (from its dialog state `hidden`, (B, H)) from the current turn to the env's
     last, in B x K forked branches (the real dialogs are untouched). A branch that shows the target earns 1
-    for that turn and every turn it did not need."""
+    for that turn and every turn it did not need. A `policy` with a selection head shows, in its rollouts, its
+    own choice among each query's `top_k` unseen images (searched in `chooser`'s index); otherwise the env
+    shows the nearest unseen image to each query."""
     b, k = candidates.shape
     device = hidden.device
     watch = watch or Stopwatch()
@@ -89,8 +92,13 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
             obs = branches.observation()
             query, h = policy.step(torch.as_tensor(obs["candidate_features"], device=device),
                                    torch.as_tensor(obs["feedback"], device=device), h)
+            chosen = None
+            if policy.selection is not None and chooser is not None:
+                options = chooser.topk_candidates(query, branches.shown_indices, k=top_k)  # (B*K, k)
+                logits = policy.candidate_logits(policy.selection_point(query, h), chooser.features[options])
+                chosen = options.gather(1, logits.argmax(dim=1, keepdim=True))[:, 0].cpu().numpy()
         with watch("rollout_env"):
-            branches.step(queries=query.cpu().numpy())
+            branches.step(queries=query.cpu().numpy(), candidates=chosen)
         score += np.where(live, dialog_value(return_name, branches.ranks, branches.terminated, branches.n_items), 0.0)
     score += np.where(branches.terminated, branches.turns_left, 0)
     return torch.as_tensor(score.reshape(b, k), dtype=torch.float32, device=device)
@@ -98,7 +106,8 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
 
 def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
-    agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr)
+    agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr,
+                                 selection_head=args.selection_head)
     model, device, watch = agent.model, run.device, run.watch
     features, scale = run.features, model.feature_scale
     frozen: dict[str, Any] = {}
@@ -134,7 +143,8 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
             if len(rows):
                 rows_t = torch.as_tensor(rows, device=device)
                 scores[rows_t] = rollout_scores(run.env, policy, rollout_hidden[rows_t], candidates[rows_t],
-                                                state[rows_t], rows, watch, args.return_name)  # (B, K)
+                                                state[rows_t], rows, watch, args.return_name, agent,
+                                                args.top_k)  # (B, K)
             with watch("network"):
                 best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
                 best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
@@ -143,7 +153,8 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
                 options = torch.cat([best, *others, negatives], dim=1)  # (B, 1 [+ K] + n); -1: the best itself
                 valid = options >= 0
                 options = options.clamp(min=0)
-                d2 = (((features[options] - state[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
+                point = model.selection_point(state, hidden)  # s_t, or the selection head's point
+                d2 = (((features[options] - point[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
                 logits = (-d2 / args.temperature).masked_fill(~valid, float("-inf"))
                 ce = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=device), reduction="none")
                 if args.anchor == "squared":

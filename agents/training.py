@@ -99,6 +99,11 @@ class FineTuneArgs(TrainArgs):
     (the env's reward); "log-rank", 1 - log(1 + rank) / log(N); "top-10", 1 when the target is in the top 10
     (the default: the percentile is saturated here and barely tells a rank of 3 from one of 300)."""
 
+    selection_head: bool = True
+    """Choose the image to show with a selection head (DialogManagerConfig.selection_head, started as a copy of
+    the query head) that the policy's loss trains, while only the anchor trains the query; False: the paper's
+    manager, where the policy's loss moves s_t itself."""
+
     def __post_init__(self) -> None:
         check_return(self.return_name)
 
@@ -230,10 +235,11 @@ class TrainingRun:
         return torch.randint(0, self.n_items, shape, generator=gen, device=self.device)
 
     # ---- agent, optimiser, checkpoints -----------------------------------------------------------
-    def start(self, agent: DialogManagerAgent | None, init: str, lr: float,
+    def start(self, agent: DialogManagerAgent | None, init: str, lr: float, selection_head: bool = False,
               **create: Any) -> tuple[DialogManagerAgent, torch.optim.Optimizer]:
         """The agent and its Adam optimiser: resumed from the run's checkpoint (--resume), else `agent`, else
-        loaded from `init` (a checkpoint folder), else freshly created with `create` (architecture fields)."""
+        loaded from `init` (a checkpoint folder), else freshly created with `create` (architecture fields);
+        with `selection_head`, a manager without one gets one (`DialogManagerAgent.with_selection_head`)."""
         if self.args.resume and (self.checkpoint_dir / "manifest.json").exists():
             agent = DialogManagerAgent.load(self.checkpoint_dir, self.catalog, self.vocabulary, device=self.device)
             optimizer = torch.optim.Adam(agent.model.parameters(), lr=lr)
@@ -262,6 +268,8 @@ class TrainingRun:
                 agent = DialogManagerAgent.create(self.catalog, self.vocabulary, device=self.device,
                                                   seed=seed_from(make_rng(self.args.seed, self.method, "init")),
                                                   **create)
+            if selection_head:
+                agent = agent.with_selection_head()
             optimizer = torch.optim.Adam(agent.model.parameters(), lr=lr)
         return agent, optimizer
 
@@ -289,7 +297,8 @@ class TrainingRun:
         if self._eval_env is None:
             self._eval_env = ShoeRetrievalVectorEnv(
                 num_envs=min(count, 512), catalog=self.catalog, split="test", user=self.user,
-                vocabulary=self.vocabulary, action_type="query", max_turns=max(EVAL_TURNS), device=str(self.device))
+                vocabulary=self.vocabulary, action_type=agent.action_type, max_turns=max(EVAL_TURNS),
+                device=str(self.device))
         targets = np.sort(make_rng(0, "protocol", "training-subset").choice(n_test, count, replace=False))
         firsts = protocol_first_candidates(n_test, 0)[targets]
         agent.use_split("test")

@@ -2,12 +2,17 @@
 
     python -m benchmarks.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar
     python -m benchmarks.lookahead --run runs/triplet_sl-captioner-s0/checkpoint --user captioner --top-k 8
+    python -m benchmarks.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar --return top-10 \
+        --compare runs/policy_improvement-grammar-s0/checkpoint     # how much of pi's gain it distilled
 
 Policy improvement trains the manager to imitate pi': at every turn, fork the dialog once per
 top-K candidate, roll each branch out greedily with the manager to the last turn, and show the
 best branch's candidate. This runs pi' itself on a fixed subset of the protocol's test dialogs
 (the simulator as a lookahead oracle) beside the greedy manager pi on the same dialogs, and
-prints the mean target rank percentile per turn of both: the headroom that imitating pi' can win.
+prints the mean target rank percentile, cumulative Hits@10 and Recall@10 per turn of both: the
+headroom that imitating pi' can win. Runs given with `--compare` (trained to imitate pi') are run
+greedily on the same dialogs, with the share of pi's Hits@10 gain each captured. pi' knows the
+target (its rollouts are scored by the target's rank), so part of its gain is beyond any policy.
 Writes results/lookahead.json.
 """
 
@@ -21,8 +26,9 @@ import torch
 
 from agents.dialog_manager import DialogManagerAgent
 from agents.policy_improvement import rollout_scores
+from agents.returns import RETURNS
 from envs.evaluation import protocol_first_candidates, run_dialogs
-from envs.ranking import rank_percentile
+from envs.ranking import cumulative_hits, rank_percentile
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import write_json
@@ -31,7 +37,7 @@ from simulators.seeding import make_rng
 
 @torch.no_grad()
 def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targets: np.ndarray,
-                    firsts: np.ndarray, seed: int, top_k: int) -> np.ndarray:
+                    firsts: np.ndarray, seed: int, top_k: int, return_name: str = "percentile") -> np.ndarray:
     """(dialogs, T + 1) target ranks under pi' (best of the top-K by greedy rollouts); found targets count 0."""
     model, device = agent.model.eval(), agent.device
     b, turns = env.num_envs, env.core.max_turns
@@ -54,7 +60,8 @@ def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targ
             best = candidates[:, 0].clone()
             if len(live):
                 live_t = torch.as_tensor(live, device=device)
-                scores = rollout_scores(env, model, hidden[live_t], candidates[live_t], state[live_t], live)
+                scores = rollout_scores(env, model, hidden[live_t], candidates[live_t], state[live_t], live,
+                                        return_name=return_name, chooser=agent, top_k=top_k)
                 best[live_t] = candidates[live_t].gather(1, scores.argmax(dim=1, keepdim=True))[:, 0]
             obs, _, terminated, _, info = env.step({"query": state.cpu().numpy(), "candidate": best.cpu().numpy()})
             step_rank = np.where(found, 0, info["rank"])
@@ -67,12 +74,17 @@ def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targ
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="a dialog-manager checkpoint folder")
+    parser.add_argument("--run", required=True, help="a dialog-manager checkpoint folder (pi: the SL manager)")
+    parser.add_argument("--compare", nargs="*", default=[],
+                        help="checkpoints trained to imitate pi' (policy improvement, SCST), run greedily on the same "
+                             "dialogs: the share of pi's gain over pi each distilled")
     parser.add_argument("--user", default="captioner", choices=registry.USER_NAMES)
     parser.add_argument("--catalog", default="full", choices=registry.CATALOG_NAMES)
     parser.add_argument("--dialogs", type=int, default=512, help="protocol test dialogs (a fixed subset)")
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--top-k", type=int, default=4)
+    parser.add_argument("--return", dest="return_name", default="percentile", choices=RETURNS,
+                        help="what pi's rollouts are scored by (agents.returns)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/lookahead.json")
     args = parser.parse_args(argv)
@@ -87,17 +99,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     firsts = protocol_first_candidates(n_test, 0)[targets]
     common = {"catalog": catalog, "split": "test", "user": user, "vocabulary": vocabulary, "device": args.device,
               "max_turns": args.turns, "num_envs": min(count, 256)}
-    greedy = run_dialogs(agent, ShoeRetrievalVectorEnv(action_type="query", **common), targets, firsts, 0,
-                         args.turns)
-    improved = lookahead_ranks(agent, ShoeRetrievalVectorEnv(action_type="query_and_candidate", **common),
-                               targets, firsts, 0, args.top_k)
-    report = {"run": args.run, "user": args.user, "dialogs": count, "top_k": args.top_k}
-    print(f"{count} test dialogs, {args.user} user, {args.run}: mean target rank percentile per turn")
-    print(f"{'policy':<36}" + "".join(f"{'t=' + str(t):>8}" for t in range(args.turns + 1)))
-    for name, ranks in (("greedy (pi)", greedy), (f"best of top-{args.top_k} by rollouts (pi')", improved)):
-        means = rank_percentile(ranks, n_test).mean(axis=0)
-        report[name] = [float(m) for m in means]
-        print(f"{name:<36}" + "".join(f"{100 * m:>7.2f}%" for m in means))
+
+    def greedy_ranks(manager: DialogManagerAgent) -> np.ndarray:
+        env = ShoeRetrievalVectorEnv(action_type=manager.action_type, **common)
+        return run_dialogs(manager, env, targets, firsts, 0, args.turns)
+
+    policies = {"greedy (pi)": greedy_ranks(agent),
+                f"best of top-{args.top_k} by rollouts (pi')": lookahead_ranks(
+                    agent, ShoeRetrievalVectorEnv(action_type="query_and_candidate", **common), targets, firsts, 0,
+                    args.top_k, args.return_name)}
+    for path in args.compare:
+        other = DialogManagerAgent.load(path, catalog, vocabulary, device=args.device)
+        other.use_split("test")
+        policies[f"{other.meta.get('method', 'run')}: {path}"] = greedy_ranks(other)
+    report: dict[str, Any] = {"run": args.run, "user": args.user, "dialogs": count, "top_k": args.top_k,
+                              "return": args.return_name, "policies": {}}
+    print(f"{count} test dialogs, {args.user} user, {args.run}; pi' scores its rollouts by {args.return_name}")
+    t = args.turns
+    for metric in ("mean rank percentile", "cumulative Hits@10", "Recall@10"):
+        print(f"\n{metric} per turn")
+        print(f"{'policy':<56}" + "".join(f"{'t=' + str(i):>8}" for i in range(t + 1)))
+        for name, ranks in policies.items():
+            values = {"mean rank percentile": rank_percentile(ranks, n_test), "cumulative Hits@10":
+                      cumulative_hits(ranks, 10), "Recall@10": ranks < 10}[metric].mean(axis=0)
+            report["policies"].setdefault(name, {})[metric] = [float(v) for v in values]
+            print(f"{name[:55]:<56}" + "".join(f"{100 * v:>7.2f}%" for v in values))
+    names = list(policies)
+    pi, improved = (report["policies"][n]["cumulative Hits@10"][t] for n in names[:2])
+    if args.compare and improved > pi:
+        print(f"\nshare of pi's Hits@10 gain at turn {t} ({100 * pi:.1f}% -> {100 * improved:.1f}%) distilled:")
+        for name in names[2:]:
+            share = (report["policies"][name]["cumulative Hits@10"][t] - pi) / (improved - pi)
+            report["policies"][name]["distilled_share_hits10"] = share
+            print(f"  {name}: {100 * share:.0f}%")
     write_json(report, args.out)
     return report
 

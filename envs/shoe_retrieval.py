@@ -327,6 +327,11 @@ class DialogBranches:
         return self.core.rank.copy()
 
     @property
+    def shown_indices(self) -> torch.Tensor:
+        """(B*K, M) int64 images each branch has shown, on the env's device (a row may repeat an index)."""
+        return self.core.shown_idx[:, : int(self.core.n_shown.max())]
+
+    @property
     def n_items(self) -> int:
         """Images in the split the branches rank."""
         return self.core.n
