@@ -1,4 +1,4 @@
-"""Plots of protocol results: mean target rank percentile per turn, one line per (agent, user)."""
+"""Plots of protocol results per turn, one line per (agent, user): mean target rank percentile, cumulative Hits@10."""
 
 from __future__ import annotations
 
@@ -13,37 +13,55 @@ from benchmarks.protocol import EvalResult  # noqa: E402
 
 
 def plot_rank_curves(results: list[EvalResult], path: str | Path, title: str = "ShoeRetrieval-v0, test split",
-                     zoom: tuple[float, float] | None = None) -> Path:
+                     zoom: tuple[float, float] | None = None, hits10: bool = False) -> Path:
     """Mean rank percentile (with 95% bootstrap band) against dialog turn, as in the paper's Fig. 4.
 
-    `zoom` (a y range in percent, e.g. (90, 100)) adds a second panel on that range, where curves that
-    crowd the top of the full plot come apart.
+    `zoom` (a y range in percent, e.g. (90, 100)) adds a panel on that range, where curves that crowd
+    the top of the full plot come apart. `hits10` adds a first panel of cumulative Hits@10 (results
+    without it are left out of that panel); the legend then sits below the panels.
     """
-    panels = 2 if zoom else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.4 * panels, 4.2), dpi=120, squeeze=False)
-    for ax in axes[0]:
-        for r in results:
-            turns = range(len(r.mean_rank_percentile))
-            means = [100 * m for m in r.mean_rank_percentile]
-            ax.plot(turns, means, marker="o", markersize=3, label=f"{r.agent} / {r.user}")
-            ax.fill_between(turns, [100 * lo for lo, _ in r.ci95], [100 * hi for _, hi in r.ci95], alpha=0.2)
+    kinds = ["hits10"] * hits10 + ["percentile"] + ["zoom"] * bool(zoom)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.4 * len(kinds), 4.2 + 0.2 * len(results) * hits10), dpi=120,
+                             squeeze=False, layout="constrained" if hits10 else None)  # room for a legend below
+    panels = dict(zip(kinds, axes[0], strict=True))
+    for kind, ax in panels.items():
+        for i, r in enumerate(results):
+            values, ci = r.mean_rank_percentile, r.ci95
+            if kind == "hits10":
+                if r.hits is None:
+                    continue
+                values, ci = r.hits["@10"], r.hits10_ci95
+            turns = range(len(values))
+            colour = f"C{i % 10}"  # one colour per result in every panel
+            ax.plot(turns, [100 * m for m in values], marker="o", markersize=3, color=colour,
+                    label=f"{r.agent} / {r.user}")
+            ax.fill_between(turns, [100 * lo for lo, _ in ci], [100 * hi for _, hi in ci], color=colour, alpha=0.2)
         ax.set_xlabel("dialog turn")
-        ax.set_ylabel("mean target rank percentile (%)")
+        ax.set_ylabel("cumulative Hits@10 (%)" if kind == "hits10" else "mean target rank percentile (%)")
         ax.grid(alpha=0.3)
-    axes[0][0].set_title(title)
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    first = axes[0][0]
+    first.set_title(title if not hits10 else f"{title}\ntarget in the top 10 by turn t")
+    if hits10:
+        panels["hits10"].set_ylim(0, 100)
+        panels["percentile"].set_title("mean target rank percentile")
+        fig.legend(*panels["percentile"].get_legend_handles_labels(), loc="outside lower center", fontsize=7,
+                   ncol=len(kinds), frameon=False)
+    else:
+        first.legend(fontsize=7, loc="lower right")
     if zoom:
-        axes[0][1].set_ylim(*zoom)
-        axes[0][1].set_xlim(left=0.5)
-        axes[0][1].set_title(f"the same, {zoom[0]:g}-{zoom[1]:g}%")
+        panels["zoom"].set_ylim(*zoom)
+        panels["zoom"].set_xlim(left=0.5)
+        panels["zoom"].set_title(f"the same, {zoom[0]:g}-{zoom[1]:g}%")
     return save_figure(fig, path)
 
 
 def save_figure(fig: plt.Figure, path: str | Path) -> Path:
-    """Lay out, write atomically (staged beside `path`, then renamed) and close a figure."""
+    """Lay out (tight, unless the figure has its own layout engine), write atomically (staged beside `path`, then
+    renamed) and close a figure."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
     plt.close(fig)

@@ -6,11 +6,15 @@ its user's generator) are frozen: a versioned file per catalog shipped in `bench
 checked against its sha256 on every read, so every agent on every machine faces the same dialogs.
 Every result carries PROTOCOL_VERSION; changing a frozen file means bumping it. For a catalog or
 split without a frozen file the dialogs are drawn from `ProtocolConfig.seed` and the result's
-protocol reads "<version>-generated". Metrics at each turn t = 0..T:
-mean target rank percentile (the paper's Fig. 4), Recall@1/10/50 and success (target shown by
-turn t), with 95% bootstrap confidence intervals. Once the target has been shown the dialog is
-over and counts as rank 0 for the remaining turns. The env's action type is the agent's: read
-from its `action_space` (Stable-Baselines3 models) or its `action_type` (`agents.base.Agent`).
+protocol reads "<version>-generated". Metrics at each turn t = 0..T: mean target rank percentile
+(the paper's Fig. 4) with its 95% bootstrap interval, Recall@1/10/50 (target in the top K at turn
+t), cumulative Hits@1/10/50 (in the top K at some turn up to t; Hits@10 with its interval) and
+success (target shown by turn t). The paper's percentile saturates near 97-99%, so the top of the
+ranking leads: `hits10_auc`, the mean over turns 1..T of cumulative Hits@10, is the one summary
+number, beside the mean turn of the first top-10 hit and the share of dialogs that never get
+there. Once the target has been shown the dialog is over and counts as rank 0 for the remaining
+turns. The env's action type is the agent's: read from its `action_space` (Stable-Baselines3
+models) or its `action_type` (`agents.base.Agent`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.evaluation import protocol_first_candidates, run_dialogs
-from envs.ranking import rank_percentile
+from envs.ranking import cumulative_hits, first_hit_turn, rank_percentile
 from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import write_json
@@ -35,6 +39,7 @@ from simulators.catalog.catalog import Catalog
 from simulators.seeding import make_rng
 
 RECALL_AT = (1, 10, 50)
+"""The K of Recall@K and of cumulative Hits@K; Hits@10 is the protocol's headline metric."""
 
 PROTOCOL_VERSION = "1"
 """The protocol's version, in every result; bumped when a frozen dialog file or a rule of the protocol changes."""
@@ -136,6 +141,19 @@ class EvalResult:
     config: dict[str, Any] = field(default_factory=dict)
     protocol: str = PROTOCOL_VERSION
     """The protocol version the dialogs came from ("<version>-generated" when not frozen)."""
+    hits: dict[str, list[float]] | None = None
+    """Cumulative Hits@K per turn, keyed "@1", "@10", "@50": share of dialogs whose target has been in the
+    top K at some turn up to t. None in this and the fields below: not measured (older results)."""
+    hits10_ci95: list[tuple[float, float]] | None = None
+    """95% bootstrap interval of cumulative Hits@10 per turn."""
+    hits10_auc: float | None = None
+    """Mean over turns 1..T of cumulative Hits@10: the protocol's one summary number."""
+    hits10_auc_ci95: tuple[float, float] | None = None
+    first_hit10_mean_turn: float | None = None
+    """Mean first turn in the top 10 among dialogs that get there (None: none does); the share of dialogs
+    first in the top 10 at turn t is hits["@10"][t] - hits["@10"][t - 1]."""
+    never_hit10: float | None = None
+    """Share of dialogs whose target is never in the top 10 within T turns."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,21 +220,38 @@ def evaluate(agent: Any, catalog: Catalog, user: Any, config: ProtocolConfig = P
                             desc=f"eval {agent_name or type(agent).__name__}")
     finally:
         env.close()
-    percentile = rank_percentile(ranks, n_items)  # (episodes, T + 1)
-    means = percentile.mean(axis=0)
+    return EvalResult(agent=agent_name or type(agent).__name__,
+                      user=user_name or (user if isinstance(user, str) else type(user).__name__),
+                      episodes=n_items, **metrics_from_ranks(ranks, n_items, config),
+                      seconds=round(time.perf_counter() - t0, 2), config=asdict(config), protocol=protocol)
+
+
+def metrics_from_ranks(ranks: np.ndarray, n_items: int, config: ProtocolConfig = ProtocolConfig()) -> dict[str, Any]:
+    """Every metric field of EvalResult from the (dialogs, T + 1) target ranks of a split of `n_items` items.
+
+    Intervals resample dialogs (`config.bootstrap` times, seeded by `config.seed`); every interval uses
+    the same resamples. The top-of-ranking metrics are those of `envs.ranking`, the one definition.
+    """
+    ranks = np.asarray(ranks)
+    percentile = rank_percentile(ranks, n_items)  # (dialogs, T + 1)
+    hits = {f"@{k}": cumulative_hits(ranks, k) for k in RECALL_AT}  # each (dialogs, T + 1) bool
+    hits10 = hits["@10"].astype(np.float64)
+    auc = hits10[:, 1:].mean(axis=1, keepdims=True)  # (dialogs, 1): each dialog's share of turns 1..T in the top 10
     ci = bootstrap_ci(percentile, config.bootstrap, config.seed)
-    return EvalResult(
-        agent=agent_name or type(agent).__name__,
-        user=user_name or (user if isinstance(user, str) else type(user).__name__),
-        episodes=n_items,
-        mean_rank_percentile=[float(m) for m in means],
-        ci95=[(float(lo), float(hi)) for lo, hi in ci],
-        recall={f"@{k}": [float(v) for v in (ranks < k).mean(axis=0)] for k in RECALL_AT},
-        success=[float(v) for v in (ranks == 0).mean(axis=0)],
-        seconds=round(time.perf_counter() - t0, 2),
-        config=asdict(config),
-        protocol=protocol,
-    )
+    hits_ci = bootstrap_ci(np.concatenate([hits10, auc], axis=1), config.bootstrap, config.seed)  # (T + 2, 2)
+    hits_means = {key: [float(v) for v in h.mean(axis=0)] for key, h in hits.items()}
+    first = first_hit_turn(ranks, 10)
+    reached = first >= 0
+    return {"mean_rank_percentile": [float(m) for m in percentile.mean(axis=0)],
+            "ci95": [(float(lo), float(hi)) for lo, hi in ci],
+            "recall": {f"@{k}": [float(v) for v in (ranks < k).mean(axis=0)] for k in RECALL_AT},
+            "success": [float(v) for v in (ranks == 0).mean(axis=0)],
+            "hits": hits_means,
+            "hits10_ci95": [(float(lo), float(hi)) for lo, hi in hits_ci[:-1]],
+            "hits10_auc": float(np.mean(hits_means["@10"][1:])),
+            "hits10_auc_ci95": (float(hits_ci[-1, 0]), float(hits_ci[-1, 1])),
+            "first_hit10_mean_turn": float(first[reached].mean()) if reached.any() else None,
+            "never_hit10": float(1.0 - reached.mean())}
 
 
 def _check_spaces(agent: Any, env: ShoeRetrievalVectorEnv, config: ProtocolConfig) -> None:
@@ -267,8 +302,14 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     return np.percentile(means, [2.5, 97.5], axis=0).T
 
 
-def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None) -> str:
-    """Mean rank percentile per turn, one row per (agent, user)."""
+def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None,
+                 metric: str = "rank_percentile") -> str:
+    """One row per (agent, user): mean rank percentile per turn, or cumulative Hits@10 (`metric="hits10"`).
+
+    A result without Hits@10 (older results) shows "n/a" in the Hits@10 view.
+    """
+    if metric not in ("rank_percentile", "hits10"):
+        raise ValueError(f"metric must be 'rank_percentile' or 'hits10', got {metric!r}")
     if not results:
         return "(no results)"
     t_max = len(results[0].mean_rank_percentile) - 1
@@ -276,7 +317,8 @@ def format_table(results: list[EvalResult], turns: tuple[int, ...] | None = None
     head = f"{'agent':<24} {'user':<14}" + "".join(f" {'t=' + str(t):>7}" for t in turns)
     lines = [head, "-" * len(head)]
     for r in results:
-        cells = "".join(f" {100 * r.mean_rank_percentile[t]:>6.1f}%" for t in turns)
+        values = r.mean_rank_percentile if metric == "rank_percentile" else (r.hits or {}).get("@10")
+        cells = "".join(f" {100 * values[t]:>6.1f}%" if values else f" {'n/a':>7}" for t in turns)
         lines.append(f"{r.agent:<24} {r.user:<14}{cells}")
     return "\n".join(lines)
 

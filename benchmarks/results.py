@@ -11,6 +11,10 @@ fingerprint of what it speaks from, the catalog's name and content hash, the pro
 per-turn metrics with 95% intervals, the seeds, and where it ran (package versions, device,
 machine). `python -m benchmarks.leaderboard results/runs/*.json` turns a set of them into the
 leaderboard.
+
+Schema 2 adds the top-of-ranking metrics (cumulative Hits@K per turn, the Hits@10 interval and AUC,
+the first top-10 turn); schema-1 files are still read, with those fields None, but not reused by
+`reusable_result`, so the main job evaluates them again. Any other schema version is refused.
 """
 
 from __future__ import annotations
@@ -31,7 +35,11 @@ from simulators import registry
 from simulators.cache import content_hash, write_json
 from simulators.catalog.catalog import Catalog
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)
+"""The schema versions `read_result` reads (1: without the Hits@K metrics)."""
+HITS10_FIELDS = ("hits", "hits10_ci95", "hits10_auc", "hits10_auc_ci95", "never_hit10")
+"""The Metrics fields schema 2 requires and schema 1 lacks (first_hit10_mean_turn is None when no dialog hits)."""
 FEEDBACK = ("natural language", "relative attributes", "relevance", "none")
 """The feedback channel an agent reads: how the leaderboard's figure groups its curves."""
 PACKAGES = ("shoe-retrieval", "torch", "numpy", "gymnasium", "stable-baselines3", "pydantic")
@@ -82,18 +90,44 @@ class Metrics(_Strict):
     """Recall@K per turn, keyed "@1", "@10", "@50"."""
     success: list[float]
     """Share of dialogs whose target was shown by turn t."""
+    hits: dict[str, list[float]] | None = None
+    """Cumulative Hits@K per turn, keyed like recall (must hold "@10"); None in this and the fields below:
+    a schema-1 file."""
+    hits10_ci95: list[tuple[float, float]] | None = None
+    hits10_auc: float | None = None
+    """Mean over turns 1..T of cumulative Hits@10."""
+    hits10_auc_ci95: tuple[float, float] | None = None
+    first_hit10_mean_turn: float | None = Field(default=None, ge=0)
+    """Mean first top-10 turn among dialogs that reach the top 10 (None: none does)."""
+    never_hit10: float | None = None
+    """Share of dialogs never in the top 10."""
 
     @model_validator(mode="after")
     def _same_length(self) -> Metrics:
         turns = len(self.mean_rank_percentile)
-        lists = [self.ci95, self.success, *self.recall.values()]
+        hits = self.hits or {}
+        lists = [self.ci95, self.success, *self.recall.values(), *hits.values(),
+                 self.ci95 if self.hits10_ci95 is None else self.hits10_ci95]
         if any(len(values) != turns for values in lists):
             raise ValueError("every per-turn list must have one value per turn")
+        if self.hits is not None and "@10" not in self.hits:
+            raise ValueError('hits must hold cumulative Hits@10 under "@10"')
+        if any(b < a for h in hits.values() for a, b in zip(h[:-1], h[1:], strict=True)):
+            raise ValueError("cumulative Hits@K never falls from one turn to the next")
+        if self.first_hit10_mean_turn is not None and self.first_hit10_mean_turn > turns - 1:
+            raise ValueError(f"first_hit10_mean_turn must be a turn in 0..{turns - 1}")
+        pairs = [*self.ci95, *(self.hits10_ci95 or []), self.hits10_auc_ci95 or (0.0, 0.0)]
         values = [*self.mean_rank_percentile, *self.success, *(v for r in self.recall.values() for v in r),
-                  *(v for pair in self.ci95 for v in pair)]
+                  *(v for h in hits.values() for v in h), *(v for pair in pairs for v in pair),
+                  self.hits10_auc or 0.0, self.never_hit10 or 0.0]
         if any(not 0.0 <= v <= 1.0 for v in values):
             raise ValueError("metrics are fractions in [0, 1]")
         return self
+
+    @property
+    def has_hits10(self) -> bool:
+        """Whether the file holds the top-of-ranking metrics (schema 2 on)."""
+        return self.hits is not None
 
 
 class Machine(_Strict):
@@ -105,7 +139,8 @@ class Machine(_Strict):
 
 
 class RunResult(_Strict):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    """Schema 1 lacks the Hits@K metrics; schema 2 requires them."""
     protocol_version: str
     """`benchmarks.protocol.PROTOCOL_VERSION` of the dialogs ("<v>-generated": not the frozen dialogs)."""
     catalog: CatalogInfo
@@ -119,6 +154,17 @@ class RunResult(_Strict):
     eval_seconds: float = Field(ge=0)
     machine: Machine
     created_utc: str
+
+    @model_validator(mode="after")
+    def _fields_of_schema(self) -> RunResult:
+        present = [name for name in HITS10_FIELDS if getattr(self.metrics, name) is not None]
+        if self.schema_version >= 2 and len(present) < len(HITS10_FIELDS):
+            missing = sorted(set(HITS10_FIELDS) - set(present))
+            raise ValueError(f"schema {self.schema_version} metrics need {', '.join(missing)}")
+        if self.schema_version == 1 and (present or self.metrics.first_hit10_mean_turn is not None):
+            raise ValueError(f"schema-1 metrics have no {', '.join(present) or 'first_hit10_mean_turn'}; "
+                             f"a file with them is schema {SCHEMA_VERSION}")
+        return self
 
 
 def _packages() -> dict[str, str]:
@@ -145,7 +191,10 @@ def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user
         split=evaluation.config.get("split", "test"), max_turns=len(evaluation.mean_rank_percentile) - 1,
         seeds=seeds,
         metrics=Metrics(episodes=evaluation.episodes, mean_rank_percentile=evaluation.mean_rank_percentile,
-                        ci95=evaluation.ci95, recall=evaluation.recall, success=evaluation.success),
+                        ci95=evaluation.ci95, recall=evaluation.recall, success=evaluation.success,
+                        hits=evaluation.hits, hits10_ci95=evaluation.hits10_ci95, hits10_auc=evaluation.hits10_auc,
+                        hits10_auc_ci95=evaluation.hits10_auc_ci95,
+                        first_hit10_mean_turn=evaluation.first_hit10_mean_turn, never_hit10=evaluation.never_hit10),
         eval_seconds=evaluation.seconds,
         machine=Machine(packages=_packages(), python=sys.version.split()[0], device=str(device), cpu=cpu_model(),
                         cores=os.cpu_count() or 1),
@@ -159,16 +208,24 @@ def write_result(result: RunResult, path: str | Path) -> Path:
 
 
 def read_result(path: str | Path, protocol_version: str | None = PROTOCOL_VERSION) -> RunResult:
-    """Read and validate a results file; a file of another protocol version is refused (None: accept any)."""
+    """Read and validate a results file of a schema in SCHEMA_VERSIONS; a file of another protocol version is
+    refused (None: accept any)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ResultsFileError(f"cannot read results file {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise ResultsFileError(f"{path} is not a results file: it holds a JSON {type(data).__name__}, not an object")
+    schema = data.get("schema_version")
+    if schema not in SCHEMA_VERSIONS or isinstance(schema, bool):
+        raise ResultsFileError(f"{path} has results schema {schema!r}; this version of benchmarks.results reads "
+                               f"schemas {', '.join(map(str, SCHEMA_VERSIONS))} (a newer file needs a newer "
+                               "shoe-retrieval; an older one: re-evaluate the agent)")
     try:
         result = RunResult.model_validate(data)
     except ValidationError as err:
-        raise ResultsFileError(f"{path} is not a valid results file (schema {SCHEMA_VERSION}):\n{err}") from None
+        raise ResultsFileError(f"{path} is not a valid results file (schema {schema}):\n{err}") from None
     if protocol_version is not None and result.protocol_version != protocol_version:
         raise ResultsFileError(f"{path} comes from protocol {result.protocol_version!r}, not {protocol_version!r}: "
                                "results of different protocols are not comparable; re-evaluate the agent")
@@ -176,18 +233,22 @@ def read_result(path: str | Path, protocol_version: str | None = PROTOCOL_VERSIO
 
 
 def as_eval_result(result: RunResult) -> EvalResult:
-    """The EvalResult view of a results file (for the plots)."""
+    """The EvalResult view of a results file (for the plots); the Hits@K fields are None for a schema-1 file."""
     m = result.metrics
     return EvalResult(agent=result.agent.name, user=result.user.name, episodes=m.episodes,
                       mean_rank_percentile=list(m.mean_rank_percentile), ci95=[tuple(c) for c in m.ci95],
                       recall={k: list(v) for k, v in m.recall.items()}, success=list(m.success),
-                      seconds=result.eval_seconds, protocol=result.protocol_version)
+                      seconds=result.eval_seconds, protocol=result.protocol_version,
+                      hits=None if m.hits is None else {k: list(v) for k, v in m.hits.items()},
+                      hits10_ci95=None if m.hits10_ci95 is None else [tuple(c) for c in m.hits10_ci95],
+                      hits10_auc=m.hits10_auc, hits10_auc_ci95=m.hits10_auc_ci95,
+                      first_hit10_mean_turn=m.first_hit10_mean_turn, never_hit10=m.never_hit10)
 
 
 def reusable_result(path: str | Path, agent: AgentInfo, user_fingerprint: str,
                     catalog_hash: str | None) -> RunResult | None:
-    """The results file at `path` if it is valid, of this protocol, and was made from the same agent (name and
-    checkpoint), user and catalog; else None (the caller evaluates again)."""
+    """The results file at `path` if it is valid, of this protocol and schema, and was made from the same agent
+    (name and checkpoint), user and catalog; else None (the caller evaluates again)."""
     path = Path(path)
     if not path.exists():
         return None
@@ -195,6 +256,9 @@ def reusable_result(path: str | Path, agent: AgentInfo, user_fingerprint: str,
         result = read_result(path)
     except ResultsFileError as err:
         print(f"   (evaluating again: {err})")
+        return None
+    if result.schema_version != SCHEMA_VERSION:
+        print(f"   (evaluating again: {path} is schema {result.schema_version}, without the Hits@10 metrics)")
         return None
     same = (result.agent.checkpoint_sha256 == agent.checkpoint_sha256 and result.agent.name == agent.name
             and result.user.fingerprint == user_fingerprint and result.catalog.content_hash == catalog_hash)

@@ -8,8 +8,19 @@ import pytest
 
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from benchmarks import leaderboard, main, protocol
+from benchmarks.plots import plot_rank_curves
 from benchmarks.protocol import FROZEN_SHA256, FrozenDialogsError, ProtocolConfig, evaluate, load_frozen_dialogs
-from benchmarks.results import AgentInfo, ResultsFileError, make_result, read_result, write_result
+from benchmarks.results import (
+    HITS10_FIELDS,
+    SCHEMA_VERSION,
+    AgentInfo,
+    ResultsFileError,
+    as_eval_result,
+    make_result,
+    read_result,
+    reusable_result,
+    write_result,
+)
 from envs.evaluation import protocol_first_candidates
 from simulators.registry import load_vocabulary, make_user
 
@@ -73,6 +84,10 @@ def test_results_file_round_trips_and_refuses_other_protocols(two_results, tmp_p
     data = json.loads(two_results[0].read_text())
     for change, message in ((lambda d: d.update(protocol_version="0"), "protocol '0'"),
                             (lambda d: d["metrics"]["mean_rank_percentile"].__setitem__(1, 1.5), "fractions"),
+                            (lambda d: d["metrics"]["hits"]["@10"].__setitem__(-1, 1.5), "fractions"),
+                            (lambda d: d["metrics"]["hits"]["@10"].__setitem__(-1, -0.5), "never falls"),
+                            (lambda d: d["metrics"]["hits10_ci95"].pop(), "one value per turn"),
+                            (lambda d: d["metrics"].pop("hits10_auc"), "need hits10_auc"),
                             (lambda d: d.pop("catalog"), "catalog"),
                             (lambda d: d.update(surprise=1), "surprise")):
         broken = json.loads(json.dumps(data))
@@ -91,6 +106,68 @@ def test_leaderboard_from_two_results_files(two_results, tmp_path):
     table = (tmp_path / "leaderboard.md").read_text()
     assert len(results) == 2 and "| nearest-neighbour |" in table and "| random |" in table
     assert (tmp_path / "rank_curves.png").stat().st_size > 10_000
+    lines = [line for line in table.splitlines() if line.startswith("| ")]
+    columns = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert columns[4:11] == ["H@10 t=1", "H@10 t=2", "H@10 t=3", "H@10 t=5", "H@10 t=10", "H@10 AUC",
+                             "H@10 95% CI t=5"]  # the top of the ranking leads; the rank percentile follows
+    assert columns[11:15] == ["pct t=1", "pct t=2", "pct t=5", "pct t=10"]
+    by_name = {r.agent.name: r for r in results}
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    for row in rows:
+        m = by_name[row[0]].metrics
+        assert row[7] == f"{100 * m.hits['@10'][5]:.1f}" and row[9] == f"{100 * m.hits10_auc:.1f}"
+    assert [float(row[7]) for row in rows] == sorted((float(row[7]) for row in rows), reverse=True)
+
+
+def _as_schema_1(path, folder):
+    """A copy of a schema-2 results file as schema 1 wrote it: without the Hits@10 metrics."""
+    data = json.loads(path.read_text())
+    data["schema_version"] = 1
+    for name in (*HITS10_FIELDS, "first_hit10_mean_turn"):
+        del data["metrics"][name]
+    data["agent"]["name"] = "old " + data["agent"]["name"]
+    out = folder / f"schema-1-{path.name}"
+    out.write_text(json.dumps(data))
+    return out, data
+
+
+def test_schema_1_files_are_read_and_shown_without_hits(two_results, tmp_path):
+    old, data = _as_schema_1(two_results[0], tmp_path)
+    result = read_result(old)
+    assert result.schema_version == 1 and SCHEMA_VERSION == 2 and not result.metrics.has_hits10
+    assert all(getattr(result.metrics, name) is None for name in (*HITS10_FIELDS, "first_hit10_mean_turn"))
+    view = as_eval_result(result)
+    assert view.hits is None and view.hits10_auc is None and view.mean_rank_percentile == data["metrics"][
+        "mean_rank_percentile"]
+    new = as_eval_result(read_result(two_results[0]))
+    assert new.hits["@10"] == json.loads(two_results[0].read_text())["metrics"]["hits"]["@10"]
+    results = [result, *(read_result(p) for p in two_results)]
+    table = leaderboard.format_leaderboard(results)
+    rows = [line for line in table.splitlines()[2:]]
+    assert rows[-1].startswith(f"| {result.agent.name} |") and "| n/a | n/a |" in rows[-1]  # schema-1 rows last
+    leaderboard.write_leaderboard(results, tmp_path / "board")
+    assert (tmp_path / "board" / "rank_curves.png").stat().st_size > 10_000
+    figure = plot_rank_curves([view, new], tmp_path / "curves.png", zoom=(90, 100), hits10=True)
+    assert figure.stat().st_size > 10_000
+    # An old file is read, but not reused: the caller evaluates again and gets the Hits@10 metrics.
+    fingerprint, catalog_hash = result.user.fingerprint, result.catalog.content_hash
+    assert reusable_result(old, result.agent, fingerprint, catalog_hash) is None
+    fresh = read_result(two_results[0])
+    assert reusable_result(two_results[0], fresh.agent, fingerprint, catalog_hash) == fresh
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.update(schema_version=99), "has results schema 99; .* reads schemas 1, 2"),
+    (lambda d: d.pop("schema_version"), "has results schema None"),
+    (lambda d: d["metrics"].update(hits10_auc=0.5), "schema-1 metrics have no hits10_auc"),
+])
+def test_unknown_schemas_and_mixed_files_are_refused(two_results, tmp_path, change, message):
+    _, data = _as_schema_1(two_results[0], tmp_path)
+    change(data)
+    path = tmp_path / "refused.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultsFileError, match=message):
+        read_result(path)
 
 
 def test_quick_main_job_runs_end_to_end_and_repeats_itself(tmp_path):

@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 from agents.base import Agent
 from agents.baselines import RandomAgent
-from benchmarks.protocol import ProtocolConfig, action_type_of, evaluate
+from benchmarks.protocol import ProtocolConfig, action_type_of, evaluate, format_table, metrics_from_ranks
 from envs.shoe_retrieval import ShoeRetrievalEnv
 from simulators.registry import load_vocabulary
 
@@ -56,6 +56,32 @@ def test_querying_the_target_scores_100_percent_from_turn_1(tiny_catalog, vocab)
     assert result.mean_rank_percentile[1:] == [1.0] * QUICK.max_turns
     assert result.success[1:] == [1.0] * QUICK.max_turns
     assert result.ci95[1] == (1.0, 1.0)
+    assert result.hits["@10"][1:] == [1.0] * QUICK.max_turns and result.hits10_ci95[1] == (1.0, 1.0)
+    assert result.hits10_auc == 1.0 and result.hits10_auc_ci95 == (1.0, 1.0) and result.never_hit10 == 0.0
+    assert 0.0 <= result.first_hit10_mean_turn <= 1.0  # turn 0 when the seeded first image ranks it in the top 10
+
+
+def test_top_of_ranking_metrics_by_hand():
+    # 100 items, 4 turns. A: top 10 at turn 3, out again at turn 4 (still a hit); B: top 10 at turn 1, the
+    # closest item from turn 2; C: never in the top 10.
+    ranks = np.array([[50, 40, 20, 5, 15],
+                      [30, 9, 0, 0, 0],
+                      [60, 60, 60, 60, 60]])
+    m = metrics_from_ranks(ranks, 100, ProtocolConfig(bootstrap=200))
+    np.testing.assert_allclose(m["hits"]["@10"], [0, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(m["recall"]["@10"], [0, 1 / 3, 1 / 3, 2 / 3, 1 / 3])  # A has left the top 10
+    np.testing.assert_allclose(m["hits"]["@1"], [0, 0, 1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(m["hits"]["@50"], [1 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3])  # A: rank 50 is not below 50
+    assert m["hits10_auc"] == pytest.approx((1 / 3 + 1 / 3 + 2 / 3 + 2 / 3) / 4)  # mean over turns 1..4: 0.5
+    assert m["first_hit10_mean_turn"] == pytest.approx((3 + 1) / 2) and m["never_hit10"] == pytest.approx(1 / 3)
+    np.testing.assert_allclose(m["mean_rank_percentile"][3], 1 - (5 + 0 + 60) / 3 / 99, rtol=1e-6)
+    assert m["hits10_ci95"][0] == (0.0, 0.0)
+    for value, (lo, hi) in [*zip(m["hits"]["@10"], m["hits10_ci95"], strict=True), (m["hits10_auc"],
+                                                                                    m["hits10_auc_ci95"])]:
+        assert 0.0 <= lo <= value <= hi <= 1.0
+    assert m["hits10_auc_ci95"][1] > m["hits10_auc_ci95"][0]  # 3 dialogs: a wide interval
+    never = metrics_from_ranks(ranks[2:], 100, ProtocolConfig(bootstrap=10))
+    assert never["first_hit10_mean_turn"] is None and never["never_hit10"] == 1.0 and never["hits10_auc"] == 0.0
 
 
 def test_random_agent_scores_about_50_percent(tiny_catalog, vocab):
@@ -84,7 +110,12 @@ def test_sb3_model_is_evaluated_with_its_own_action_type(tiny_catalog, vocab, pp
     result = run(ppo, tiny_catalog, vocab)
     assert result.agent == "PPO" and result.episodes == 16
     assert len(result.mean_rank_percentile) == len(result.ci95) == len(result.success) == QUICK.max_turns + 1
-    assert set(result.recall) == {"@1", "@10", "@50"}
+    assert set(result.recall) == set(result.hits) == {"@1", "@10", "@50"}
+    for k in result.hits:  # cumulative: never below the turn's own recall, never falling
+        assert all(h >= r for h, r in zip(result.hits[k], result.recall[k], strict=True))
+        assert all(b >= a for a, b in zip(result.hits[k][:-1], result.hits[k][1:], strict=True))
+    assert result.hits10_auc == pytest.approx(np.mean(result.hits["@10"][1:]))
+    assert "n/a" not in format_table([result], metric="hits10")
     assert all(0.0 <= m <= 1.0 for m in result.mean_rank_percentile)
     assert all(lo <= m <= hi for m, (lo, hi) in zip(result.mean_rank_percentile, result.ci95, strict=True))
 
