@@ -8,10 +8,13 @@
 For each method (triplet SL, RL-SCST, policy improvement) and each user it was trained with, the
 run's last checkpoint (`runs/<method>-<user>-s<seed>/checkpoint`) is evaluated on the protocol (every
 test item the target once, seeded first image, 10 turns, greedy) with every evaluation user, beside
-the feedback-blind nearest-neighbour baseline. From the runs' histories it reports how long each
+the feedback-blind nearest-neighbour baseline: mean target rank percentile and cumulative Hits@10
+per turn with 95% intervals, and the Hits@10 AUC. From the runs' histories it reports how long each
 method trained, when it reached its best test figure (the 512-dialog subset logged after every
-epoch), and one training iteration's time split into rankings, user calls and the network, with
-the rollout share of policy improvement. Writes results/agents.json and results/agents_curves.png.
+epoch: Hits@10 at turn 5 where the run logged it, else rank percentile at turn 2), and one training
+iteration's time split into rankings, user calls and the network, with the rollout share of policy
+improvement. Writes results/agents.json and results/agents_curves_<user>.png (Hits@10 and rank
+percentile panels).
 """
 
 from __future__ import annotations
@@ -40,12 +43,17 @@ LABELS = {"triplet_sl": "SL (triplet)", "scst": "RL-SCST", "policy_improvement":
 REPORT_TURNS = (0, 1, 2, 3, 4, 5, 7, 10)
 
 
+BEST_BY = ("eval/hits10_turn_5", "eval/turn_2")
+"""The subset figure that picks a run's best epoch: Hits@10 at turn 5, else (older runs) rank percentile at turn 2."""
+
+
 def training_summary(state: dict[str, Any]) -> dict[str, Any]:
-    """Time to the best subset figure and the median iteration's parts, from a run's state.json."""
+    """Time to the best subset figure (BEST_BY) and the median iteration's parts, from a run's state.json."""
     history = state["history"]
     if not history:
         return {}
-    best = max(history, key=lambda e: e.get("eval/turn_2", 0.0))
+    best_by = next((key for key in BEST_BY if any(key in e for e in history)), BEST_BY[-1])
+    best = max(history, key=lambda e: e.get(best_by, 0.0))
     mean = {k: float(np.median([e[k] for e in history if k in e])) for k in history[-1] if k.startswith("time/")}
     user = mean.get("time/user_s", 0.0)
     env = mean.get("time/env_s", 0.0) + mean.get("time/rollout_env_s", 0.0)
@@ -54,6 +62,7 @@ def training_summary(state: dict[str, Any]) -> dict[str, Any]:
     iteration = mean.get("time/iteration_s", 0.0)
     return {"epochs": len(history), "train_minutes": state["train_seconds"] / 60,
             "best_epoch": best["epoch"] + 1, "best_minutes": best["train_seconds"] / 60,
+            "best_by": best_by, "best_hits10_turn_5": best.get("eval/hits10_turn_5"),
             "best_turn_2": best.get("eval/turn_2"),
             "iteration_s": iteration, "ranking_and_env_s": env - user, "user_s": user, "network_s": network,
             "rollout_share": rollout / iteration if iteration else 0.0,
@@ -63,6 +72,7 @@ def training_summary(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_results(results: list[EvalResult]) -> str:
+    """Mean target rank percentile [95% interval] at REPORT_TURNS, one row per (agent, user)."""
     head = f"{'agent':<34} {'eval user':<10}" + "".join(f" {'t=' + str(t):>15}" for t in REPORT_TURNS)
     lines = [head, "-" * len(head)]
     for r in results:
@@ -70,6 +80,32 @@ def format_results(results: list[EvalResult]) -> str:
                         if t < len(r.mean_rank_percentile) else f" {'':>15}" for t in REPORT_TURNS)
         lines.append(f"{r.agent:<34} {r.user:<10}{cells}")
     return "\n".join(lines)
+
+
+def format_hits(results: list[EvalResult]) -> str:
+    """Cumulative Hits@10 [95% interval] at REPORT_TURNS and its AUC over turns 1..T; "n/a" for older results."""
+    head = (f"{'agent':<34} {'eval user':<10}" + "".join(f" {'t=' + str(t):>15}" for t in REPORT_TURNS)
+            + f" {'AUC':>15}")
+    lines = [head, "-" * len(head)]
+
+    def cell(value: float, ci: tuple[float, float]) -> str:
+        return f" {100 * value:5.1f} [{100 * ci[0]:4.1f},{100 * ci[1]:5.1f}]"
+
+    for r in results:
+        if r.hits is None or r.hits10_ci95 is None or r.hits10_auc is None or r.hits10_auc_ci95 is None:
+            lines.append(f"{r.agent:<34} {r.user:<10}" + f" {'n/a':>15}" * (len(REPORT_TURNS) + 1))
+            continue
+        hits = r.hits["@10"]
+        cells = "".join(cell(hits[t], r.hits10_ci95[t]) if t < len(hits) else f" {'':>15}" for t in REPORT_TURNS)
+        lines.append(f"{r.agent:<34} {r.user:<10}{cells}{cell(r.hits10_auc, r.hits10_auc_ci95)}")
+    return "\n".join(lines)
+
+
+def eval_result_from_json(data: dict[str, Any]) -> EvalResult:
+    """An EvalResult from its `to_json()` (an earlier report; one without Hits@10 gets None there)."""
+    pairs = {key: [tuple(c) for c in data[key]] for key in ("ci95", "hits10_ci95") if data.get(key) is not None}
+    auc_ci = {"hits10_auc_ci95": tuple(data["hits10_auc_ci95"])} if data.get("hits10_auc_ci95") is not None else {}
+    return EvalResult(**{**data, **pairs, **auc_ci})
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -108,8 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data = json.loads(Path(earlier).read_text(encoding="utf-8"))
         if data.get("catalog") != catalog.name:
             raise ValueError(f"{earlier} is a report on catalog {data.get('catalog')!r}, not {catalog.name!r}")
-        results += [EvalResult(**{**r, "ci95": [tuple(c) for c in r["ci95"]]}) for r in data["results"]
-                    if r["agent"] != "nearest-neighbour"]
+        results += [eval_result_from_json(r) for r in data["results"] if r["agent"] != "nearest-neighbour"]
         training.update(data["training"])
     for eval_user, user in users.items():
         results.append(evaluate(NearestNeighbourAgent(), catalog, user, protocol, agent_name="nearest-neighbour",
@@ -135,8 +170,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"\n== Protocol: {results[0].episodes} test dialogs, {args.turns} turns, greedy; mean target rank "
           "percentile [95% interval] per turn")
     print(format_results(results))
+    print("\n== The same dialogs: cumulative Hits@10 (target in the top 10 at some turn so far) [95% interval] per "
+          f"turn, and its AUC (mean over turns 1-{args.turns})")
+    print(format_hits(results))
     print("\n== Training (machine and threads: as the runs were made): minutes of training (evaluation excluded), "
-          "best epoch by the 512-dialog test subset at turn 2, one iteration's seconds split into parts")
+          "best epoch by the 512-dialog test subset (Hits@10 at turn 5; runs that did not log it: rank percentile "
+          "at turn 2), one iteration's seconds split into parts")
     print(f"{'run':<32}{'epochs':>7}{'minutes':>9}{'best ep':>8}{'at min':>8}{'iter s':>8}{'rank+env':>9}"
           f"{'user':>7}{'network':>8}{'rollout':>8}")
     for name, s in training.items():
@@ -147,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     curves = Path(args.out).with_name("agents_curves.png")
     by_user = {u: [r for r in results if r.user == u] for u in eval_names}
     for u, rs in by_user.items():
-        plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), zoom=(90, 100),
+        plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), zoom=(90, 100), hits10=True,
                          title=f"ShoeRetrieval-v0, test split, {u} user")
     report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
                                                   f"{torch.get_num_threads()} torch threads, {device}",

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
 from agents.relevance import RocchioAgent
-from benchmarks.agents import LABELS, METHODS, format_results, training_summary
+from benchmarks.agents import LABELS, METHODS, format_hits, format_results, training_summary
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from simulators import registry
 from simulators.cache import write_json
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"\n== Protocol with the relevance user: {results[0].episodes} test dialogs, {args.turns} turns; mean target "
           "rank percentile [95% interval] per turn")
     print(format_results(results))
+    print(f"\n== The same dialogs: cumulative Hits@10 [95% interval] per turn, and its AUC over turns 1-{args.turns}")
+    print(format_hits(results))
     report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
                                                   f"{torch.get_num_threads()} torch threads, {args.device}",
               "rocchio_grid": grid, "rocchio_chosen": dict(zip(("alpha", "beta", "gamma"), chosen, strict=True)),
