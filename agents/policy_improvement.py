@@ -17,6 +17,13 @@ The paper's anchor is the squared distance of s_t to the target's vector (`--anc
 SynthShoes it pulls s_t toward the mean of the plausible targets and the ranking collapses (README,
 "Policy improvement: what was tried"), so the default anchor is the SL triplet loss, which keeps the
 geometry the SL manager learned.
+
+By default (`--selection-head`) the cross-entropy trains a selection head, the point the manager
+chooses the image to show around among s_t's top-K, through a stopped gradient, while the anchor
+alone trains the query: improving which image is shown then cannot spoil the ranking. The branches
+are scored by `--return` (agents.returns; the paper's summed rank percentile is `--return
+percentile`). `--anchor squared --no-selection-head --no-contrast-candidates --return percentile
+--hard-negatives 0` is the paper's method as stated.
 """
 
 from __future__ import annotations

@@ -13,8 +13,11 @@ Why the anchor: s_t is both the point the candidates are sampled around and the 
 the reward. The policy gradient moves s_t toward sampled candidates that did well and away from
 those that did not, and nothing in it keeps s_t a good query; with the paper's summed rank
 percentile the advantages are tiny (|mean| < 0.003) and Adam turns them into full-size steps, so the
-query drifts (the captioner-trained run fell from 98.8% to 63.8% at turn 2). `--anchor none
---return percentile` is the paper's SCST. The return (`--return`, agents.returns) is computed from
+query drifts (the captioner-trained run fell from 98.8% to 63.8% at turn 2). Two things stop that by
+default: the anchor keeps s_t a good query, and a selection head (`--selection-head`, on by
+default) gives the point the candidates are sampled around, read through a stopped gradient, so
+the policy gradient trains which image is shown and cannot move the query at all.
+`--anchor none --no-selection-head --return percentile` is the paper's SCST. The return (`--return`, agents.returns) is computed from
 the target's rank; a dialog that shows its target earns 1 for every turn left.
 """
 
