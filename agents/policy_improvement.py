@@ -114,7 +114,7 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
 def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
     agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr,
-                                 selection_head=args.selection_head)
+                                 selection_head=args.selection_head, selection_lr=args.selection_lr)
     model, device, watch = agent.model, run.device, run.watch
     features, scale = run.features, model.feature_scale
     frozen: dict[str, Any] = {}

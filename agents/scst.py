@@ -17,8 +17,9 @@ query drifts (the captioner-trained run fell from 98.8% to 63.8% at turn 2). Two
 default: the anchor keeps s_t a good query, and a selection head (`--selection-head`, on by
 default) gives the point the candidates are sampled around, read through a stopped gradient, so
 the policy gradient trains which image is shown and cannot move the query at all.
-`--anchor none --no-selection-head --return percentile` is the paper's SCST. The return (`--return`, agents.returns) is computed from
-the target's rank; a dialog that shows its target earns 1 for every turn left.
+`--anchor none --no-selection-head --return percentile --hard-negatives 0` is the paper's SCST.
+The return (`--return`, agents.returns) is computed from the target's rank; a dialog that shows
+its target earns 1 for every turn left.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class SCSTArgs(FineTuneArgs):
 def train(args: SCSTArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD, copies=2)
     agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr,
-                                 selection_head=args.selection_head)
+                                 selection_head=args.selection_head, selection_lr=args.selection_lr)
     model, device, watch = agent.model, run.device, run.watch
 
     def iteration(epoch: int, index: int, batch: tuple[np.ndarray, np.ndarray, int],
