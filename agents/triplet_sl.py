@@ -41,6 +41,8 @@ class TripletSLArgs(TrainArgs):
     """Candidates the generator samples among while training (the K nearest unseen images)."""
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this."""
+    init: str = ""
+    """Checkpoint to continue from (e.g. at a lower --lr: the fine-tuning methods' budget without their RL term)."""
 
     def train(self, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
         return train(self, agent)
@@ -71,7 +73,7 @@ def anchor_loss(agent: DialogManagerAgent, state: torch.Tensor, targets: torch.T
 
 def train(args: TripletSLArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
-    agent, optimizer = run.start(agent, init="", lr=args.lr, top_k=args.top_k)
+    agent, optimizer = run.start(agent, init=args.init, lr=args.lr, top_k=args.top_k)
     model, device, watch = agent.model, run.device, run.watch
     features = run.features
 
