@@ -33,8 +33,8 @@ METHOD = "triplet_sl"
 class TripletSLArgs(TrainArgs):
     """Triplet-loss supervised learning (the paper's SL; Adam 1e-3, batch 128, 5-turn dialogs)."""
 
-    epochs: int = 8
-    """Passes over the train split's targets."""
+    epochs: int = 16
+    """Passes over the train split's targets (16: with hard negatives Hits@10 still rose from epoch 8 to 16)."""
     margin: float = 0.1
     """Triplet margin, in the model's unit of distance (the RMS norm of the catalog's vectors)."""
     top_k: int = 4

@@ -79,7 +79,7 @@ class Profile:
 PROFILES = {
     "quick": Profile("quick", sl_epochs=1, pi_epochs=1, pi_max_batches=12, scst_epochs=1, scst_max_batches=24,
                      ppo_timesteps=4_096, eval_dialogs=0, runs="runs/quick"),
-    "paper": Profile("paper", sl_epochs=8, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
+    "paper": Profile("paper", sl_epochs=16, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
                      ppo_timesteps=50_000, eval_dialogs=512, runs="runs"),
 }
 METHODS = ("triplet_sl", "policy_improvement", "scst")
