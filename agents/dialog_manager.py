@@ -71,11 +71,24 @@ class DialogManagerConfig:
     shows the nearest). It separates the RL methods' action (which image to show) from the query that earns
     the reward, so a policy gradient cannot move the ranking; the agent then acts with a query and a
     candidate ("query_and_candidate")."""
+    candidate_scorer: int = 0
+    """Width of a residual candidate scorer (0: none): a small network over the dialog state and each of the
+    top-K candidates (its features, its rank among them, its distance to s_t and to the images already
+    shown), added to the generator's logits. Its output layer starts at zero, so a new scorer chooses as
+    the generator does; its inputs are read through stopped gradients, so training it leaves the query as
+    it is. Like the selection head, it makes the agent act with a query and a candidate."""
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "feature_dim", "hidden_dim", "embed_dim", "conv_width", "top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.candidate_scorer < 0:
+            raise ValueError(f"candidate_scorer must be 0 (none) or a width, got {self.candidate_scorer}")
+
+    @property
+    def chooses(self) -> bool:
+        """Whether the manager chooses the image to show itself (a selection head or a candidate scorer)."""
+        return self.selection_head or self.candidate_scorer > 0
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 
@@ -150,6 +163,40 @@ class StateTracker(nn.Module):
         return self.head(hidden), hidden  # (B, D) in feature_scale units, (B, H)
 
 
+class CandidateScorer(nn.Module):
+    """(dialog state, s_t, top-K candidates, images shown) -> (B, K) scores added to the generator's logits.
+
+    Every input is in feature_scale units and read through a stopped gradient; the output layer starts at
+    zero. Per candidate: a linear map of its features, an embedding of its rank among the K (nearest first),
+    its distance to s_t less the nearest's, and its distance to the nearest image already shown.
+    """
+
+    MAX_RANK = 16
+
+    def __init__(self, config: DialogManagerConfig):
+        super().__init__()
+        width = config.candidate_scorer
+        self.image = nn.Linear(config.feature_dim, width)
+        self.rank = nn.Embedding(self.MAX_RANK, width)
+        self.state = nn.Linear(config.hidden_dim, width)
+        self.distances = nn.Linear(2, width)
+        self.out = nn.Linear(width, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, hidden: torch.Tensor, state: torch.Tensor, candidates: torch.Tensor,
+                shown: torch.Tensor) -> torch.Tensor:
+        hidden, state, candidates, shown = (t.detach() for t in (hidden, state, candidates, shown))
+        k = candidates.shape[1]
+        to_state = torch.linalg.vector_norm(candidates - state[:, None, :], dim=2)  # (B, K)
+        to_shown = torch.cdist(candidates, shown).amin(dim=2)  # (B, K): distance to the nearest shown image
+        distances = torch.stack([to_state - to_state[:, :1], to_shown], dim=2)  # (B, K, 2)
+        ranks = torch.arange(k, device=candidates.device).clamp(max=self.MAX_RANK - 1)
+        x = (self.image(candidates) + self.rank(ranks)[None] + self.state(hidden)[:, None, :]
+             + self.distances(distances))  # (B, K, W)
+        return self.out(F.relu(x))[..., 0]
+
+
 class DialogManager(nn.Module):
     """The network: one `step` per turn, from (image features, feedback ids, previous hidden) to (s_t, hidden).
 
@@ -164,6 +211,7 @@ class DialogManager(nn.Module):
         self.response = ResponseEncoder(config)
         self.tracker = StateTracker(config)
         self.selection = nn.Linear(config.hidden_dim, config.feature_dim) if config.selection_head else None
+        self.scorer = CandidateScorer(config) if config.candidate_scorer else None
 
     def initial_hidden(self, batch: int, device: torch.device | str | None = None) -> torch.Tensor:
         return torch.zeros(batch, self.config.hidden_dim, device=device or self.feature_scale.device)
@@ -181,6 +229,16 @@ class DialogManager(nn.Module):
         if self.selection is None:
             return state
         return self.selection(hidden.detach()) * self.feature_scale
+
+    def choice_logits(self, state: torch.Tensor, hidden: torch.Tensor, candidates: torch.Tensor,
+                      shown: torch.Tensor) -> torch.Tensor:
+        """(B, K) logits of showing each of candidates (B, K, D), s_t's top-K nearest first, given the dialog
+        state and the images shown (B, M, D): the generator's, around the selection point, plus the scorer's."""
+        logits = self.candidate_logits(self.selection_point(state, hidden), candidates)
+        if self.scorer is not None:
+            scale = self.feature_scale
+            logits = logits + self.scorer(hidden, state / scale, candidates / scale, shown / scale)
+        return logits
 
     def candidate_logits(self, point: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """(B, K) logits of choosing each of candidates (B, K, D) around `point` (B, D): -distance / temperature."""
@@ -217,7 +275,7 @@ class DialogManagerAgent(Agent):
             raise CheckpointMismatchError(f"the model works in {config.feature_dim}-D, the catalog in "
                                           f"{catalog.feature_dim}-D")
         self.config, self.catalog, self.vocabulary = config, catalog, vocabulary
-        self.action_type = "query_and_candidate" if config.selection_head else "query"
+        self.action_type = "query_and_candidate" if config.chooses else "query"
         self.device = resolve_device(device)
         self.meta = dict(meta or {})
         train_features = catalog.features[catalog.train_ids]
@@ -258,34 +316,47 @@ class DialogManagerAgent(Agent):
         _, idx = self.index.search(state.detach(), k or self.config.top_k, exclude=shown)
         return idx.to(self.device)
 
-    def choose(self, point: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        """(B,) the greedy choice among `candidates` (B, K, nearest to s_t first) around `point`: the nearest
-        candidate itself when the manager has no selection head."""
-        if self.model.selection is None:
+    def choice_logits(self, state: torch.Tensor, hidden: torch.Tensor, candidates: torch.Tensor,
+                      shown: torch.Tensor) -> torch.Tensor:
+        """(B, K) `DialogManager.choice_logits` for split positions: candidates (B, K), shown (B, M)."""
+        return self.model.choice_logits(state, hidden, self.features[candidates], self.features[shown])
+
+    def choose(self, state: torch.Tensor, hidden: torch.Tensor, candidates: torch.Tensor,
+               shown: torch.Tensor) -> torch.Tensor:
+        """(B,) the greedy choice among `candidates` (B, K, nearest to s_t first): the nearest itself unless the
+        manager chooses (a selection head or a candidate scorer)."""
+        if not self.config.chooses:
             return candidates[:, 0]
-        logits = self.model.candidate_logits(point, self.features[candidates])  # (B, K)
+        logits = self.choice_logits(state, hidden, candidates, shown)  # (B, K)
         return candidates.gather(1, logits.argmax(dim=1, keepdim=True))[:, 0]
 
-    def with_selection_head(self) -> DialogManagerAgent:
-        """A copy of this manager with a selection head that starts as the query head (so it first shows what
-        this manager shows: the nearest unseen image)."""
-        if self.config.selection_head:
+    def with_selection_head(self, candidate_scorer: int = 0) -> DialogManagerAgent:
+        """A copy of this manager that chooses the image to show: with a selection head that starts as the query
+        head, or (`candidate_scorer` > 0) with a candidate scorer of that width that starts at zero; either way
+        it first shows what this manager shows, the nearest unseen image."""
+        if self.config.chooses:
             return self
-        config = DialogManagerConfig(**{**asdict(self.config), "selection_head": True})
+        change = {"candidate_scorer": candidate_scorer} if candidate_scorer else {"selection_head": True}
+        config = DialogManagerConfig(**{**asdict(self.config), **change})
         agent = DialogManagerAgent(config, self.catalog, self.vocabulary, split=self.split, device=self.device,
                                    feature_scale=float(self.model.feature_scale), index_backend=self.index_backend,
                                    meta=self.meta)
         agent.model.load_state_dict(self.model.state_dict(), strict=False)
-        agent.model.selection.load_state_dict(self.model.tracker.head.state_dict())
+        if agent.model.selection is not None:
+            agent.model.selection.load_state_dict(self.model.tracker.head.state_dict())
         return agent
 
     def sample_candidates(self, state: torch.Tensor, candidates: torch.Tensor,
-                          generator: torch.Generator | None = None,
-                          temperature: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                          generator: torch.Generator | None = None, temperature: float | None = None,
+                          hidden: torch.Tensor | None = None,
+                          shown: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(chosen split positions (B,), log-probability of each choice (B,)) sampled among `candidates` (B, K)
-        from the generator's softmax around `state` (s_t, or the selection head's point), at `temperature`
-        instead of the model's when given."""
-        logits = self.model.candidate_logits(state, self.features[candidates])  # (B, K)
+        from the generator's softmax around s_t (with `hidden` and `shown`: the manager's own choice logits),
+        at `temperature` instead of the model's when given."""
+        if hidden is None or shown is None:
+            logits = self.model.candidate_logits(state, self.features[candidates])  # (B, K)
+        else:
+            logits = self.choice_logits(state, hidden, candidates, shown)
         if temperature is not None:
             logits = logits * (self.config.temperature / temperature)
         log_probs = F.log_softmax(logits, dim=1)
@@ -324,10 +395,9 @@ class DialogManagerAgent(Agent):
         query, self._hidden = self.model.step(image, tokens, self._hidden)
         self.model.train(was_training)
         out = query.cpu().numpy().astype(np.float32)
-        if self.model.selection is None:
+        if not self.config.chooses:
             return (out[0] if single else out), None
-        point = self.model.selection_point(query, self._hidden)
-        chosen = self.choose(point, self.topk_candidates(query, self._shown)).cpu().numpy()
+        chosen = self.choose(query, self._hidden, self.topk_candidates(query, self._shown), self._shown).cpu().numpy()
         return ({"query": out[0], "candidate": int(chosen[0])} if single else {"query": out, "candidate": chosen}), None
 
     def learn(self, method: Any, **kwargs: Any) -> DialogManagerAgent:

@@ -100,9 +100,10 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
             query, h = policy.step(torch.as_tensor(obs["candidate_features"], device=device),
                                    torch.as_tensor(obs["feedback"], device=device), h)
             chosen = None
-            if policy.selection is not None and chooser is not None:
-                options = chooser.topk_candidates(query, branches.shown_indices, k=top_k)  # (B*K, k)
-                logits = policy.candidate_logits(policy.selection_point(query, h), chooser.features[options])
+            if policy.config.chooses and chooser is not None:
+                shown = branches.shown_indices
+                options = chooser.topk_candidates(query, shown, k=top_k)  # (B*K, k)
+                logits = policy.choice_logits(query, h, chooser.features[options], chooser.features[shown])
                 chosen = options.gather(1, logits.argmax(dim=1, keepdim=True))[:, 0].cpu().numpy()
         with watch("rollout_env"):
             branches.step(queries=query.cpu().numpy(), candidates=chosen)
@@ -114,7 +115,8 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
 def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
     agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr,
-                                 selection_head=args.selection_head, selection_lr=args.selection_lr)
+                                 selection_head=args.selection_head, selection_lr=args.selection_lr,
+                                 candidate_scorer=args.candidate_scorer)
     model, device, watch = agent.model, run.device, run.watch
     features, scale = run.features, model.feature_scale
     frozen: dict[str, Any] = {}
@@ -153,17 +155,22 @@ def train(args: PolicyImprovementArgs, agent: DialogManagerAgent | None = None) 
                                                 state[rows_t], rows, watch, args.return_name, agent,
                                                 args.top_k)  # (B, K)
             with watch("network"):
-                best = candidates.gather(1, scores.argmax(dim=1, keepdim=True))  # (B, 1): ties go to the nearest
+                best_k = scores.argmax(dim=1, keepdim=True)  # (B, 1): ties go to the nearest
+                best = candidates.gather(1, best_k)
                 best_is_nearest += float((best[:, 0] == candidates[:, 0]).float().mean())
                 negatives = run.random_items((b, args.negatives), gen)
                 others = [candidates.masked_fill(candidates == best, -1)] if args.contrast_candidates else []
                 options = torch.cat([best, *others, negatives], dim=1)  # (B, 1 [+ K] + n); -1: the best itself
                 valid = options >= 0
                 options = options.clamp(min=0)
-                point = model.selection_point(state, hidden)  # s_t, or the selection head's point
-                d2 = (((features[options] - point[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
-                logits = (-d2 / args.temperature).masked_fill(~valid, float("-inf"))
-                ce = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=device), reduction="none")
+                if agent.config.candidate_scorer:  # the scorer ranks the top-K only: choose the best among them
+                    logits = agent.choice_logits(state, hidden, candidates, shown) * (1.0 / args.temperature)
+                    ce = F.cross_entropy(logits, best_k[:, 0], reduction="none")
+                else:
+                    point = model.selection_point(state, hidden)  # s_t, or the selection head's point
+                    d2 = (((features[options] - point[:, None, :]) / scale) ** 2).sum(dim=2)  # (B, 1 + n)
+                    logits = (-d2 / args.temperature).masked_fill(~valid, float("-inf"))
+                    ce = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=device), reduction="none")
                 if args.anchor == "squared":
                     dist = (((state - features[target_t]) / scale) ** 2).sum(dim=1)
                 else:

@@ -69,7 +69,8 @@ class SCSTArgs(FineTuneArgs):
 def train(args: SCSTArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD, copies=2)
     agent, optimizer = run.start(agent, init=args.init_checkpoint(run.run_dir), lr=args.lr,
-                                 selection_head=args.selection_head, selection_lr=args.selection_lr)
+                                 selection_head=args.selection_head, selection_lr=args.selection_lr,
+                                 candidate_scorer=args.candidate_scorer)
     model, device, watch = agent.model, run.device, run.watch
 
     def iteration(epoch: int, index: int, batch: tuple[np.ndarray, np.ndarray, int],
@@ -91,11 +92,12 @@ def train(args: SCSTArgs, agent: DialogManagerAgent | None = None) -> DialogMana
                 image = torch.as_tensor(obs["candidate_features"], device=device)
                 tokens = torch.as_tensor(obs["feedback"], device=device)
                 state, hidden = model.step(image, tokens, hidden)  # (2B, D)
-                point = model.selection_point(state, hidden)  # s_t, or the selection head's point
                 candidates = agent.topk_candidates(state, shown, k=args.top_k)
-                sampled, sampled_log_prob = agent.sample_candidates(point[:b], candidates[:b], generator=gen,
-                                                                    temperature=args.temperature)
-                chosen = torch.cat([sampled, agent.choose(point[b:], candidates[b:])])  # greedy rows
+                own = agent.config.chooses  # the manager's own choice logits, else the paper's around s_t
+                sampled, sampled_log_prob = agent.sample_candidates(
+                    state[:b], candidates[:b], generator=gen, temperature=args.temperature,
+                    hidden=hidden[:b] if own else None, shown=shown[:b] if own else None)
+                chosen = torch.cat([sampled, agent.choose(state[b:], hidden[b:], candidates[b:], shown[b:])])
                 live = torch.as_tensor(~found[:b], device=device)
                 log_prob = log_prob + sampled_log_prob * live
                 if args.anchor == "triplet":

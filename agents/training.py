@@ -103,8 +103,12 @@ class FineTuneArgs(TrainArgs):
     """Choose the image to show with a selection head (DialogManagerConfig.selection_head, started as a copy of
     the query head) that the policy's loss trains, while only the anchor trains the query; False: the paper's
     manager, where the policy's loss moves s_t itself."""
+    candidate_scorer: int = 0
+    """Choose the image to show with a residual candidate scorer of this width instead of the selection head
+    (DialogManagerConfig.candidate_scorer; 0: none). It reads the candidates' rank, distance to s_t and to the
+    images already shown, which a point in feature space cannot."""
     selection_lr: float = 1e-3
-    """Adam learning rate of the selection head (a new objective, learnt faster than the fine-tuned rest)."""
+    """Adam learning rate of the selection head or scorer (a new objective, learnt faster than the rest)."""
 
     def __post_init__(self) -> None:
         check_return(self.return_name)
@@ -238,11 +242,13 @@ class TrainingRun:
 
     # ---- agent, optimiser, checkpoints -----------------------------------------------------------
     def start(self, agent: DialogManagerAgent | None, init: str, lr: float, selection_head: bool = False,
-              selection_lr: float | None = None, **create: Any) -> tuple[DialogManagerAgent, torch.optim.Optimizer]:
+              selection_lr: float | None = None, candidate_scorer: int = 0,
+              **create: Any) -> tuple[DialogManagerAgent, torch.optim.Optimizer]:
         """The agent and its Adam optimiser: resumed from the run's checkpoint (--resume), else `agent`, else
         loaded from `init` (a checkpoint folder), else freshly created with `create` (architecture fields);
-        with `selection_head`, a manager without one gets one (`DialogManagerAgent.with_selection_head`), trained
-        at `selection_lr` (default `lr`)."""
+        with `selection_head` (or `candidate_scorer` > 0), a manager that does not choose its images gets a
+        selection head (or a scorer of that width; `DialogManagerAgent.with_selection_head`), trained at
+        `selection_lr` (default `lr`)."""
         if self.args.resume and (self.checkpoint_dir / "manifest.json").exists():
             agent = DialogManagerAgent.load(self.checkpoint_dir, self.catalog, self.vocabulary, device=self.device)
             optimizer = _adam(agent, lr, selection_lr)
@@ -271,8 +277,8 @@ class TrainingRun:
                 agent = DialogManagerAgent.create(self.catalog, self.vocabulary, device=self.device,
                                                   seed=seed_from(make_rng(self.args.seed, self.method, "init")),
                                                   **create)
-            if selection_head:
-                agent = agent.with_selection_head()
+            if selection_head or candidate_scorer:
+                agent = agent.with_selection_head(candidate_scorer)
             optimizer = _adam(agent, lr, selection_lr)
         return agent, optimizer
 
@@ -394,13 +400,15 @@ class TrainingRun:
 
 
 def _adam(agent: DialogManagerAgent, lr: float, selection_lr: float | None) -> torch.optim.Optimizer:
-    """Adam over the manager's weights; the selection head (if any) in a group of its own at `selection_lr`."""
-    head = agent.model.selection
-    if head is None:
+    """Adam over the manager's weights; the selection head and scorer (if any) in a group of their own at
+    `selection_lr`."""
+    heads = [m for m in (agent.model.selection, agent.model.scorer) if m is not None]
+    if not heads:
         return torch.optim.Adam(agent.model.parameters(), lr=lr)
-    ids = {id(p) for p in head.parameters()}
+    own = [p for m in heads for p in m.parameters()]
+    ids = {id(p) for p in own}
     rest = [p for p in agent.model.parameters() if id(p) not in ids]
-    return torch.optim.Adam([{"params": rest}, {"params": list(head.parameters()), "lr": selection_lr or lr}], lr=lr)
+    return torch.optim.Adam([{"params": rest}, {"params": own, "lr": selection_lr or lr}], lr=lr)
 
 
 def frozen_copy(agent: DialogManagerAgent) -> torch.nn.Module:

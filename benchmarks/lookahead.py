@@ -37,16 +37,23 @@ from simulators.seeding import make_rng
 
 @torch.no_grad()
 def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targets: np.ndarray,
-                    firsts: np.ndarray, seed: int, top_k: int, return_name: str = "percentile") -> np.ndarray:
-    """(dialogs, T + 1) target ranks under pi' (best of the top-K by greedy rollouts); found targets count 0."""
+                    firsts: np.ndarray, seed: int, top_k: int, return_name: str = "percentile",
+                    informative_only: bool = False) -> np.ndarray:
+    """(dialogs, T + 1) target ranks under pi' (best of the top-K by greedy rollouts); found targets count 0.
+
+    `informative_only`: pi' may show the target only where greedy pi would (as its nearest candidate), so
+    what it gains over pi is the choice of more informative images, not the oracle's shortcut of showing a
+    target it knows is among the candidates."""
     model, device = agent.model.eval(), agent.device
     b, turns = env.num_envs, env.core.max_turns
     ranks = np.zeros((len(targets), turns + 1), dtype=np.int64)
     for start in range(0, len(targets), b):
         rows = np.arange(start, min(start + b, len(targets)))
         pad = b - len(rows)
+        batch_targets = np.concatenate([targets[rows], targets[rows[:1]].repeat(pad)])
+        target_t = torch.as_tensor(batch_targets, device=device)
         obs, info = env.reset(seed=seed + start, options={
-            "target": np.concatenate([targets[rows], targets[rows[:1]].repeat(pad)]),
+            "target": batch_targets,
             "first_candidate": np.concatenate([firsts[rows], firsts[rows[:1]].repeat(pad)])})
         hidden = model.initial_hidden(b, device)
         shown = torch.as_tensor(obs["candidate"], device=device)[:, None]
@@ -62,6 +69,10 @@ def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targ
                 live_t = torch.as_tensor(live, device=device)
                 scores = rollout_scores(env, model, hidden[live_t], candidates[live_t], state[live_t], live,
                                         return_name=return_name, chooser=agent, top_k=top_k)
+                if informative_only:  # the target counts only as the nearest candidate
+                    hidden_target = candidates[live_t] == target_t[live_t, None]
+                    hidden_target[:, 0] = False
+                    scores = scores.masked_fill(hidden_target, float("-inf"))
                 best[live_t] = candidates[live_t].gather(1, scores.argmax(dim=1, keepdim=True))[:, 0]
             obs, _, terminated, _, info = env.step({"query": state.cpu().numpy(), "candidate": best.cpu().numpy()})
             step_rank = np.where(found, 0, info["rank"])
@@ -85,6 +96,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--top-k", type=int, default=4)
     parser.add_argument("--return", dest="return_name", default="percentile", choices=RETURNS,
                         help="what pi's rollouts are scored by (agents.returns)")
+    parser.add_argument("--informative-only", action="store_true",
+                        help="pi' may show the target only where pi would: the gain of more informative choices alone")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/lookahead.json")
     args = parser.parse_args(argv)
@@ -107,13 +120,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     policies = {"greedy (pi)": greedy_ranks(agent),
                 f"best of top-{args.top_k} by rollouts (pi')": lookahead_ranks(
                     agent, ShoeRetrievalVectorEnv(action_type="query_and_candidate", **common), targets, firsts, 0,
-                    args.top_k, args.return_name)}
+                    args.top_k, args.return_name, args.informative_only)}
     for path in args.compare:
         other = DialogManagerAgent.load(path, catalog, vocabulary, device=args.device)
         other.use_split("test")
         policies[f"{other.meta.get('method', 'run')}: {path}"] = greedy_ranks(other)
     report: dict[str, Any] = {"run": args.run, "user": args.user, "dialogs": count, "top_k": args.top_k,
-                              "return": args.return_name, "policies": {}}
+                              "return": args.return_name, "informative_only": args.informative_only,
+                              "policies": {}}
     print(f"{count} test dialogs, {args.user} user, {args.run}; pi' scores its rollouts by {args.return_name}")
     t = args.turns
     for metric in ("mean rank percentile", "cumulative Hits@10", "Recall@10"):
