@@ -32,9 +32,10 @@ from simulators.cache import content_hash, write_json
 
 PAPER = {
     "triplet_sl": {"hard_negatives": 0, "margin": 0.1, "lr": 1e-3, "top_k": 4},
-    "scst": {"hard_negatives": 0, "anchor": "none", "selection_head": False, "return_name": "percentile",
+    "scst": {"hard_negatives": 0, "anchor": "none", "selection_head": False, "candidate_scorer": 0,
+             "return_name": "percentile",
              "lr": 1e-4, "top_k": 4, "temperature": 0.2},
-    "policy_improvement": {"hard_negatives": 0, "anchor": "squared", "selection_head": False,
+    "policy_improvement": {"hard_negatives": 0, "anchor": "squared", "selection_head": False, "candidate_scorer": 0,
                            "contrast_candidates": False, "return_name": "percentile", "lr": 1e-4, "top_k": 4,
                            "negatives": 5, "temperature": 0.2},
 }
