@@ -82,6 +82,7 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, defau
             continue
         doc = docs.get(f.name, "")
         help_text = f"{doc} (default: {default!r})" if doc else f"default: {default!r}"
+        help_text = help_text.replace("%", "%%")  # argparse formats help with %
         kwargs: dict[str, Any] = {"dest": _dest(prefix, f.name), "default": None, "help": help_text,
                                   "metavar": f.name.upper()}
         origin = typing.get_origin(hint)
