@@ -85,17 +85,19 @@ def rollout_scores(env: ShoeRetrievalVectorEnv, policy: torch.nn.Module, hidden:
                    chooser: DialogManagerAgent | None = None, top_k: int = 4) -> torch.Tensor:
     """(B, K) value of showing each candidate next in the dialogs `rows` of `env`: the return (agents.returns)
     of a greedy rollout of `policy` (from its dialog state `hidden`, (B, H)) from the current turn to the env's
-    last, in B x K forked branches (the real dialogs are untouched). A branch that shows the target earns 1
-    for that turn and every turn it did not need. A `policy` with a selection head shows, in its rollouts, its
-    own choice among each query's `top_k` unseen images (searched in `chooser`'s index); otherwise the env
-    shows the nearest unseen image to each query."""
+    last, in B x K forked branches (the real dialogs are untouched), the forking turn included. A branch that
+    shows the target earns 1 for that turn and every turn it did not need. A `policy` that chooses its
+    images (selection head or scorer) shows, in its rollouts, its own choice among each query's `top_k`
+    unseen images (searched in `chooser`'s index); otherwise the env shows the nearest unseen image."""
     b, k = candidates.shape
     device = hidden.device
     watch = watch or Stopwatch()
     with watch("rollout_env"):
         queries = states.detach().cpu().numpy()[:, None, :].repeat(k, axis=1)
         branches = env.fork(candidates.cpu().numpy(), queries=queries, env_indices=rows)
-    score = np.zeros(b * k)
+    # The forking turn counts too: the same for every branch of a dialog unless the branch shows the target,
+    # which then earns 1 at once (finding the target now beats finding it next turn).
+    score = dialog_value(return_name, branches.ranks, branches.terminated, branches.n_items)
     h = hidden.detach().repeat_interleave(k, dim=0)  # (B*K, H)
     while not branches.done.all():
         live = ~branches.done

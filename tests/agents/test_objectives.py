@@ -84,7 +84,7 @@ def test_anchored_scst_does_not_fall_from_its_start(sl_run, tmp_path):
 
 
 def test_rollout_value_of_showing_the_target_is_every_turn_left(sl_run):
-    """Top-10 return: the branch that shows the target earns 1 for each turn left, and no branch earns more."""
+    """Top-10 return: the branch that shows the target earns 1 for its turn and each turn left; none earns more."""
     agent, _ = sl_run
     catalog = registry.load_catalog("tiny", progress=False)
     vocabulary = registry.load_vocabulary(catalog)
@@ -101,8 +101,8 @@ def test_rollout_value_of_showing_the_target_is_every_turn_left(sl_run):
     candidates = torch.cat([torch.as_tensor(targets)[:, None], others], dim=1)  # (4, 4): the target first
     with torch.no_grad():
         scores = rollout_scores(env, model, hidden, candidates, state, np.arange(4), return_name="top-10")
-    np.testing.assert_array_equal(scores[:, 0].numpy(), [4.0] * 4)  # turns 2..5 after showing it at turn 1
-    assert (scores[:, 1:] <= 4.0).all() and (scores >= 0).all()
+    np.testing.assert_array_equal(scores[:, 0].numpy(), [5.0] * 4)  # turn 1 (shown) and turns 2..5
+    assert (scores[:, 1:] <= 5.0).all() and (scores >= 0).all()
 
 
 def test_selection_head_starts_as_the_manager_and_round_trips(sl_run, tmp_path):
