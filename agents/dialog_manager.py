@@ -82,6 +82,8 @@ class DialogManagerConfig:
         for name in ("vocab_size", "feature_dim", "hidden_dim", "embed_dim", "conv_width", "top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.candidate_scorer < 0:
             raise ValueError(f"candidate_scorer must be 0 (none) or a width, got {self.candidate_scorer}")
 
@@ -89,8 +91,6 @@ class DialogManagerConfig:
     def chooses(self) -> bool:
         """Whether the manager chooses the image to show itself (a selection head or a candidate scorer)."""
         return self.selection_head or self.candidate_scorer > 0
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
 
 class TextEncoder(nn.Module):
@@ -379,17 +379,15 @@ class DialogManagerAgent(Agent):
         b = len(obs["candidate"])
         was_training = self.model.training
         self.model.eval()
-        on_show = torch.as_tensor(np.asarray(obs["candidate"], dtype=np.int64).reshape(b), device=self.device)
-        if self._hidden is None or len(self._hidden) != b:
+        start = None if episode_start is None else torch.as_tensor(
+            np.asarray(episode_start, dtype=bool).reshape(b), device=self.device)
+        fresh = self._hidden is None or len(self._hidden) != b
+        if fresh:
             self._hidden = self.model.initial_hidden(b, self.device)
-            self._shown = on_show[:, None]
-        else:
-            if episode_start is not None:
-                start = torch.as_tensor(np.asarray(episode_start, dtype=bool).reshape(b), device=self.device)
-                self._hidden = self._hidden.masked_fill(start[:, None], 0.0)
-                # a new dialog forgets what was shown: its row repeats the image on show
-                self._shown = torch.where(start[:, None], on_show[:, None], self._shown)
-            self._shown = torch.cat([self._shown, on_show[:, None]], dim=1)
+        elif start is not None:
+            self._hidden = self._hidden.masked_fill(start[:, None], 0.0)
+        if self.config.chooses:
+            self._track_shown(obs["candidate"], start, fresh)
         image = torch.as_tensor(obs["candidate_features"], dtype=torch.float32, device=self.device)
         tokens = torch.as_tensor(obs["feedback"], dtype=torch.long, device=self.device)
         query, self._hidden = self.model.step(image, tokens, self._hidden)
@@ -399,6 +397,16 @@ class DialogManagerAgent(Agent):
             return (out[0] if single else out), None
         chosen = self.choose(query, self._hidden, self.topk_candidates(query, self._shown), self._shown).cpu().numpy()
         return ({"query": out[0], "candidate": int(chosen[0])} if single else {"query": out, "candidate": chosen}), None
+
+    def _track_shown(self, on_show: Any, start: torch.Tensor | None, fresh: bool) -> None:
+        """Add the images on show to each dialog's shown images (a new dialog's row restarts from its first)."""
+        on_show = torch.as_tensor(np.asarray(on_show, dtype=np.int64).reshape(-1), device=self.device)[:, None]
+        if fresh or self._shown is None or (start is not None and bool(start.all())):
+            self._shown = on_show
+            return
+        if start is not None:
+            self._shown = torch.where(start[:, None], on_show, self._shown)  # the row repeats its first image
+        self._shown = torch.cat([self._shown, on_show], dim=1)
 
     def learn(self, method: Any, **kwargs: Any) -> DialogManagerAgent:
         """Train with a method's argument object (`TripletSLArgs`, `SCSTArgs`, `PolicyImprovementArgs`)."""
