@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import DialogManagerAgent
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
-from benchmarks.results import AgentInfo, as_eval_result, make_result, reusable_result, write_result
+from benchmarks.results import AgentInfo, as_eval_result, make_result, result_path, reusable_result, write_result
 from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import content_hash, write_json
@@ -58,10 +57,6 @@ def describe(summary: dict[str, Any]) -> str:
     changed = ", ".join(f"{k.replace('return_name', 'return')}={v}" for k, v in summary["changed"].items())
     start = f"; from {Path(summary['init']).parent.name}" if summary["init"] else ""
     return f"{summary['epochs']} epochs; " + (f"changed: {changed}" if changed else "the paper's settings") + start
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _pct(v: float) -> str:
@@ -133,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         info = AgentInfo(name=name, feedback="natural language", checkpoint_sha256=content_hash(run_dir / "checkpoint"),
                          method=summary["method"], train_user=summary["user"],
                          train_minutes=round(summary["train_minutes"], 2))
-        path = Path(args.results) / f"{_slug(run_dir.name)}--{args.user}.json"
+        path = result_path(args.results, run_dir.name, args.user)
         result = reusable_result(path, info, fingerprint, catalog_hash)
         if result is None:
             agent = DialogManagerAgent.load(run_dir / "checkpoint", catalog, vocabulary, device=device)

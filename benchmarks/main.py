@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,7 @@ from benchmarks.grid import make_grid, pick_rows
 from benchmarks.leaderboard import format_leaderboard, write_leaderboard
 from benchmarks.lexicon import format_corpus_comparison, format_lexicon
 from benchmarks.protocol import PROTOCOL_VERSION, ProtocolConfig, evaluate
-from benchmarks.results import AgentInfo, RunResult, make_result, reusable_result, write_result
+from benchmarks.results import AgentInfo, RunResult, make_result, result_path, reusable_result, write_result
 from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import content_hash
@@ -110,10 +109,6 @@ def train_manager(method: str, user: str, profile: Profile, catalog_name: str, s
     args.train()
     state = json.loads(state_path.read_text(encoding="utf-8"))
     return checkpoint, state["train_seconds"] / 60
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def main(argv: list[str] | None = None) -> list[RunResult]:
@@ -208,7 +203,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     for info, factory, eval_users in entries:
         for user_name in dict.fromkeys(eval_users):
             user = users[user_name]
-            path = results_dir / f"{_slug(info.name)}--{user_name}.json"
+            path = result_path(results_dir, info.name, user_name)
             cached = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
             if cached is not None:
                 results.append(cached)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -199,6 +200,11 @@ def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user
         machine=Machine(packages=_packages(), python=sys.version.split()[0], device=str(device), cpu=cpu_model(),
                         cores=os.cpu_count() or 1),
         created_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def result_path(folder: str | Path, name: str, user_name: str) -> Path:
+    """Where a results file lives: `<folder>/<name as a slug>--<user>.json` (one file per agent and user)."""
+    return Path(folder) / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}--{user_name}.json"
 
 
 def write_result(result: RunResult, path: str | Path) -> Path:
