@@ -13,7 +13,7 @@ Backends:
 
 faiss cannot skip different items per query, so it searches k + M neighbours (M excluded per
 row), drops the excluded ones and keeps the first k; rows left short search again, wider.
-Timings and IVF recall on 2 CPU cores: `python -m benchmarks.knn`.
+Timings and IVF recall on 2 CPU cores: `python -m benchmarks.reports.knn`.
 """
 
 from __future__ import annotations

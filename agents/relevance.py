@@ -29,7 +29,7 @@ class RocchioAgent(Agent):
     """Moves the query toward images judged relevant and away from the others (query actions).
 
     `alpha`, `beta`, `gamma`: Rocchio's weights of the first image, the relevant centroid and the
-    non-relevant centroid. The defaults (0, 1, 4) are the best of `benchmarks.relevance`'s grid on the
+    non-relevant centroid. The defaults (0, 1, 4) are the best of `benchmarks.reports.relevance`'s grid on the
     train split; the textbook weights (1, 0.75, 0.15) barely move the query with these comparative
     answers (52.5% against 74.2% at turn 10 on the protocol). Per dialog it keeps the first
     image's vector, the sums and counts of both sets, and the previous image's vector. A dialog is

@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from benchmarks.machine import cpu_model
 from benchmarks.protocol import PROTOCOL_VERSION, EvalResult, load_frozen_dialogs
-from benchmarks.throughput import cpu_model
 from simulators import registry
 from simulators.cache import content_hash, write_json
 from simulators.catalog.catalog import Catalog

@@ -17,4 +17,4 @@ for user in $USERS; do
     $PY -m "agents.$method" --user "$user" --resume --no-progress "$@" 2>&1 | tee "runs/logs/$method-$user.log"
   done
 done
-$PY -m benchmarks.agents --train-users $USERS --methods $METHODS --no-progress 2>&1 | tee runs/logs/agents.log
+$PY -m benchmarks.reports.paper_agents --train-users $USERS --methods $METHODS --no-progress 2>&1 | tee runs/logs/agents.log

@@ -5,7 +5,7 @@ contrast (dark outlines; the accent colour on the outsole, heel cap, trim, laces
 two-tone panels) because a fixed ImageNet CNN, not a person, is the main viewer: small, flat details
 were lost in its features in a prototype. The primary colour stays the largest colour area (heels
 and platforms are covered in it or in its print unless they are cork, wood or clear lucite), which
-keeps it readable from pooled features; see `benchmarks/visibility.py`. A printed pattern is drawn
+keeps it readable from pooled features; see `benchmarks/reports/visibility.py`. A printed pattern is drawn
 over the material's grain so that it stays crisp. The image depends only on the row: pose jitter
 moves the drawing, `texture_seed` offsets the pattern and grain textures. Drawing happens at twice
 the output size and is box-filtered down.

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from benchmarks.agents import eval_result_from_json, format_hits, training_summary
+from benchmarks.reports.paper_agents import eval_result_from_json, format_hits, training_summary
 from benchmarks.protocol import EvalResult, ProtocolConfig, metrics_from_ranks
 
 

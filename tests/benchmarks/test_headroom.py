@@ -1,4 +1,4 @@
-"""benchmarks.headroom: what a run changed from the paper, and the issue's checks on hand-made ranks."""
+"""benchmarks.reports.headroom: what a run changed from the paper, and the issue's checks on hand-made ranks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from benchmarks.headroom import checks, describe, run_summary
+from benchmarks.reports.headroom import checks, describe, run_summary
 from benchmarks.protocol import EvalResult, ProtocolConfig, metrics_from_ranks
 
 

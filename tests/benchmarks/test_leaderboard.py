@@ -193,7 +193,7 @@ def test_quick_main_job_runs_end_to_end_and_repeats_itself(tmp_path):
 
 def test_robustness_matrix_crosses_training_and_evaluation_users(tmp_path):
     from agents.triplet_sl import TripletSLArgs
-    from benchmarks import robustness
+    from benchmarks.reports import robustness
 
     TripletSLArgs(catalog="tiny", user="grammar", epochs=1, eval_dialogs=0, max_batches=1, progress=False,
                   run_dir=str(tmp_path / "runs" / "triplet_sl-grammar-s0")).train()

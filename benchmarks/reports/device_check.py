@@ -1,6 +1,6 @@
 """CPU-versus-CUDA agreement and CUDA timings, for a machine with a GPU.
 
-    python -m benchmarks.device_check [--out results/device_check.json]
+    python -m benchmarks.reports.device_check [--out results/device_check.json]
 
 1. The tiny catalog built on CPU and on CUDA: retrieval features agree up to float tolerance.
 2. The native vector env on CPU and on CUDA over the same catalog and seeds, driven by the

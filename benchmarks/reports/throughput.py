@@ -1,7 +1,7 @@
 """Throughput of ShoeRetrieval-v0: env steps per second, and where the time of a step goes.
 
-    python -m benchmarks.throughput                 # full catalog, every user, both splits
-    python -m benchmarks.throughput --quick         # fewer repeats, for a smoke run
+    python -m benchmarks.reports.throughput                 # full catalog, every user, both splits
+    python -m benchmarks.reports.throughput --quick         # fewer repeats, for a smoke run
 
 A step has two unavoidable costs: one batched ranking (every item's distance to every query)
 and one batched user call. The benchmark times those two alone and the native vector env's
@@ -13,51 +13,18 @@ repeated timings are reported. Results go to a table on stdout and to JSON.
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from benchmarks.machine import machine_description, median_seconds
 from envs.ranking import Ranker, ranks_per_query_loop, resolve_device
 from envs.shoe_retrieval import ShoeRetrievalEnv, ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import write_json
 from simulators.captioner.user import CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog
-
-
-def median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one), for the machine line of every report."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_description(device: torch.device) -> str:
-    text = f"{cpu_model()}, {torch.get_num_threads()} torch threads"
-    if device.type == "cuda":
-        text += f", GPU {torch.cuda.get_device_name(device)}"
-    return text
 
 
 def bench_ranking(catalog: Catalog, device: torch.device, repeats: int, batch: int = 256) -> dict[str, float]:

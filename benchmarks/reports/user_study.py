@@ -1,7 +1,7 @@
 """The paper's user study (Sec. 5.3) with simulated users: WhittleSearch against the dialog manager, five turns.
 
-    python -m benchmarks.user_study                     # full catalog; needs runs/policy_improvement-*-s0
-    python -m benchmarks.user_study --catalog tiny      # smoke run (WhittleSearch rows only, unless runs exist)
+    python -m benchmarks.reports.user_study                     # full catalog; needs runs/policy_improvement-*-s0
+    python -m benchmarks.reports.user_study --catalog tiny      # smoke run (WhittleSearch rows only, unless runs exist)
 
 In the paper, people searched for a target with WhittleSearch (relative-attribute feedback on
 estimated attribute values) and with the dialog manager (free text), 50 five-turn dialogs each:

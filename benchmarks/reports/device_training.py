@@ -1,7 +1,7 @@
 """Training on CPU and on CUDA from the same seed: one SL epoch and N policy-improvement iterations on each.
 
-    python -m benchmarks.device_training                      # full catalog, grammar user, cpu and cuda
-    python -m benchmarks.device_training --catalog tiny --devices cpu     # the code path, without a GPU
+    python -m benchmarks.reports.device_training                      # full catalog, grammar user, cpu and cuda
+    python -m benchmarks.reports.device_training --catalog tiny --devices cpu     # the code path, without a GPU
 
 For each device, the same arguments and seed: `agents.triplet_sl` for one epoch, then
 `agents.policy_improvement` for `--pi-iterations` batches from that checkpoint, each evaluated on

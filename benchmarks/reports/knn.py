@@ -1,8 +1,8 @@
 """Nearest-neighbour search for the candidate generator: time per search, build time and IVF recall.
 
-    python -m benchmarks.knn                  # N = 10,000 and N = 1,000,000 items (about 3 minutes, 5 GB)
-    python -m benchmarks.knn --quick          # N = 10,000 and N = 100,000, fewer repeats
-    python -m benchmarks.knn --catalog full   # also the SynthShoes train split's own features
+    python -m benchmarks.reports.knn                  # N = 10,000 and N = 1,000,000 items (about 3 minutes, 5 GB)
+    python -m benchmarks.reports.knn --quick          # N = 10,000 and N = 100,000, fewer repeats
+    python -m benchmarks.reports.knn --catalog full   # also the SynthShoes train split's own features
 
 faiss is an optional extra (`pip install -e '.[faiss]'`; the dev extra has it).
 
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from agents.index import NearestNeighbourIndex, default_nlist
-from benchmarks.throughput import machine_description
+from benchmarks.machine import machine_description
 from simulators import registry
 from simulators.cache import write_json
 

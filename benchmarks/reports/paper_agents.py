@@ -1,8 +1,8 @@
 """The paper's agents through the protocol: results per turn, the train-user x test-user table, training times.
 
-    python -m benchmarks.agents                          # every run found in runs/, both users
-    python -m benchmarks.agents --train-users captioner --eval-users captioner grammar --turns 10
-    python -m benchmarks.agents --train-users attributes-10-deep --methods triplet_sl policy_improvement \
+    python -m benchmarks.reports.paper_agents                          # every run found in runs/, both users
+    python -m benchmarks.reports.paper_agents --train-users captioner --eval-users captioner grammar --turns 10
+    python -m benchmarks.reports.paper_agents --train-users attributes-10-deep --methods triplet_sl policy_improvement \
         --eval-users own                                 # each run with the user it was trained with
 
 For each method (triplet SL, RL-SCST, policy improvement) and each user it was trained with, the
@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
+from benchmarks.machine import machine_description
 from benchmarks.plots import plot_rank_curves
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from envs.ranking import resolve_device
@@ -188,8 +187,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for u, rs in by_user.items():
         plot_rank_curves(rs, curves.with_name(f"agents_curves_{u}.png"), zoom=(90, 100), hits10=True,
                          title=f"ShoeRetrieval-v0, test split, {u} user")
-    report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
-                                                  f"{torch.get_num_threads()} torch threads, {device}",
+    report = {"catalog": catalog.name, "machine": machine_description(device),
               "results": [r.to_json() for r in results], "training": training,
               "seconds": round(time.perf_counter() - t0, 1)}
     write_json(report, args.out)

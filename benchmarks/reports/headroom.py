@@ -1,7 +1,7 @@
 """Where the ranking has headroom: the dialog managers on the protocol, led by Hits@10, with the paper's claims checked.
 
-    python -m benchmarks.headroom --user grammar runs/triplet_sl-grammar-s0 runs/policy_improvement-grammar-s0 ...
-    python -m benchmarks.headroom --user captioner runs/*-captioner-s0 --out results/headroom-captioner.json
+    python -m benchmarks.reports.headroom --user grammar runs/triplet_sl-grammar-s0 runs/policy_improvement-grammar-s0
+    python -m benchmarks.reports.headroom --user captioner runs/*-captioner-s0 --out results/headroom-captioner.json
 
 Each run folder (a training run of `agents.triplet_sl`, `agents.scst` or `agents.policy_improvement`)
 is evaluated on the full protocol (every test item the target once, frozen dialogs, 10 turns,

@@ -1,7 +1,7 @@
 """Robustness: every trained dialog manager against every user, not only the one it was trained with.
 
-    python -m benchmarks.robustness                                  # policy improvement, every run in runs/
-    python -m benchmarks.robustness --methods triplet_sl policy_improvement --turn 5
+    python -m benchmarks.reports.robustness                                  # policy improvement, every run in runs/
+    python -m benchmarks.reports.robustness --methods triplet_sl policy_improvement --turn 5
 
 A benchmark whose agents only work with their training simulator measures the simulator. For each
 method and each training user with a finished run in `runs/<method>-<user>-s<seed>/checkpoint`,
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import DialogManagerAgent
-from benchmarks.agents import LABELS, METHODS
 from benchmarks.protocol import ProtocolConfig, evaluate
+from benchmarks.reports.paper_agents import LABELS, METHODS
 from benchmarks.results import AgentInfo, make_result, reusable_result, write_result
 from simulators import registry
 from simulators.cache import content_hash, write_json, write_text

@@ -1,8 +1,8 @@
 """Load test of the play page on the loopback address: N people playing five-turn dialogs at once, then stop.
 
-    python -m benchmarks.play_load                        # full catalog, 20 concurrent sessions, no think time
-    python -m benchmarks.play_load --think 2              # each "person" thinks 1-3 s before every turn
-    python -m benchmarks.play_load --catalog tiny --sessions 4
+    python -m benchmarks.play.load                        # full catalog, 20 concurrent sessions, no think time
+    python -m benchmarks.play.load --think 2              # each "person" thinks 1-3 s before every turn
+    python -m benchmarks.play.load --catalog tiny --sessions 4
 
 Starts `python -m benchmarks.play` in a child process on a free loopback port, with a log of its
 own (the user-study log is never touched), and runs `--sessions` clients in threads, all starting
@@ -34,8 +34,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from benchmarks.machine import cpu_model
 from benchmarks.play.log import read_log
-from benchmarks.throughput import cpu_model
 from simulators import registry
 from simulators.cache import write_json
 from simulators.seeding import make_rng
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = {"catalog": catalog.name, "catalog_items": len(catalog), "sessions": args.sessions, "think_s": args.think,
               "agents": agents, "seconds": round(seconds, 2), "dialogs_finished": sum("result" in o for o in outs),
               "errors": errors, "latency": timings, "machine": {"cpu": cpu_model(), "cores": os.cpu_count()},
-              "command": "python -m benchmarks.play_load " + " ".join(argv if argv is not None else sys.argv[1:])}
+              "command": "python -m benchmarks.play.load " + " ".join(argv if argv is not None else sys.argv[1:])}
     print(f"\n{args.sessions} concurrent five-turn dialogs on {catalog.name} ({len(catalog)} items), think time "
           f"{args.think:g} s, {seconds:.1f} s in all, {report['dialogs_finished']} finished, {len(errors)} errors")
     for kind, stats in timings.items():

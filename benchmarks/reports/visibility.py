@@ -11,7 +11,7 @@ of items passes at chance), so every row also keeps the test recall of each valu
 The colour columns are also probed off each render's colour histogram, which the relative
 captioner reads beside the CNN maps (`simulators.catalog.histograms`; agents do not see it).
 
-    python -m benchmarks.visibility --n-train 3000 --n-test 1000 --size 128 --json results/visibility.json
+    python -m benchmarks.reports.visibility --n-train 3000 --n-test 1000 --size 128 --json results/visibility.json
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Quality and speed of the trained relative captioner on the test split's caption corpus.
 
-    python -m benchmarks.captioner_report                   # full catalog (trains the captioner on first use)
-    python -m benchmarks.captioner_report --catalog tiny    # smoke run
-    python -m benchmarks.captioner_report --beam 2 3 --length-penalty 0 0.75 1   # and six beam settings
+    python -m benchmarks.reports.captioner                   # full catalog (trains the captioner on first use)
+    python -m benchmarks.reports.captioner --catalog tiny    # smoke run
+    python -m benchmarks.reports.captioner --beam 2 3 --length-penalty 0 0.75 1   # and six beam settings
 
 For every (target, reference) pair of the test-split corpus the captioner writes a caption
 (greedy; --beam adds beam search, at every beam size and length penalty given), and so does a
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import platform
 import statistics
 import textwrap
 import time
@@ -41,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from benchmarks.machine import machine_description
 from simulators import registry
 from simulators.build import captioner_config, captioner_parser
 from simulators.cache import write_json
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     speed = speeds["captioner (greedy)"]
     history = user.meta.get("history", {})
     report = {"catalog": catalog.name, "device": args.device, "torch_threads": torch.get_num_threads(),
-              "machine": platform.processor() or platform.machine(), "checkpoint": str(user.path),
+              "machine": machine_description(args.device), "checkpoint": str(user.path),
               "training": history, "load_or_train_seconds": round(load_s, 1),
               "test_decode_seconds": round(greedy_s, 1), "decode_speed": speed,
               "decode_speed_by_system": speeds, "results": results,

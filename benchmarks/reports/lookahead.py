@@ -1,8 +1,8 @@
 """How much can choosing among the top-K candidates help? The improved policy of policy improvement, run at test time.
 
-    python -m benchmarks.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar
-    python -m benchmarks.lookahead --run runs/triplet_sl-captioner-s0/checkpoint --user captioner --top-k 8
-    python -m benchmarks.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar --return top-10 \
+    python -m benchmarks.reports.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar
+    python -m benchmarks.reports.lookahead --run runs/triplet_sl-captioner-s0/checkpoint --user captioner --top-k 8
+    python -m benchmarks.reports.lookahead --run runs/triplet_sl-grammar-s0/checkpoint --user grammar --return top-10 \
         --compare runs/policy_improvement-grammar-s0/checkpoint     # how much of pi's gain it distilled
 
 Policy improvement trains the manager to imitate pi': at every turn, fork the dialog once per

@@ -1,7 +1,7 @@
 """Binary relevance feedback on the protocol: Rocchio against the feedback-blind baseline (and a trained manager).
 
-    python -m benchmarks.relevance                      # full catalog
-    python -m benchmarks.relevance --catalog tiny       # smoke run
+    python -m benchmarks.reports.relevance                      # full catalog
+    python -m benchmarks.reports.relevance --catalog tiny       # smoke run
 
 The `relevance` user answers "more like this" / "less like this" (is the image on show closer to the
 target than the one before it). Rocchio's three weights are chosen on the *train* split from a
@@ -10,7 +10,7 @@ over turns 1-10), then the chosen weights and the textbook ones (1, 0.75, 0.15) 
 protocol (every test item the target once, seeded first image, 10 turns) beside the nearest-neighbour
 baseline, and beside the dialog manager trained with the relevance user when
 `runs/<method>-relevance-s0` exists. Writes results/relevance.json, in the shape
-`python -m benchmarks.agents --include` reads.
+`python -m benchmarks.reports.paper_agents --include` reads.
 """
 
 from __future__ import annotations
@@ -18,20 +18,19 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
 from agents.relevance import RocchioAgent
-from benchmarks.agents import LABELS, METHODS, format_hits, format_results, training_summary
+from benchmarks.machine import machine_description
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
+from benchmarks.reports.paper_agents import LABELS, METHODS, format_hits, format_results, training_summary
 from simulators import registry
 from simulators.cache import write_json
 
@@ -93,8 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(format_results(results))
     print(f"\n== The same dialogs: cumulative Hits@10 [95% interval] per turn, and its AUC over turns 1-{args.turns}")
     print(format_hits(results))
-    report = {"catalog": catalog.name, "machine": f"{platform.processor() or platform.machine()}, "
-                                                  f"{torch.get_num_threads()} torch threads, {args.device}",
+    report = {"catalog": catalog.name, "machine": machine_description(args.device),
               "rocchio_grid": grid, "rocchio_chosen": dict(zip(("alpha", "beta", "gamma"), chosen, strict=True)),
               "results": [r.to_json() for r in results], "training": training,
               "seconds": round(time.perf_counter() - t0, 1)}

@@ -1,8 +1,8 @@
 """Cost of model-based rollouts: forked dialogs (`ShoeRetrievalVectorEnv.fork`) against their unavoidable work.
 
-    python -m benchmarks.fork                                   # full catalog, grammar and attributes-3 users
-    python -m benchmarks.fork --catalog tiny --repeats 3        # smoke run
-    python -m benchmarks.fork --threads 1                       # steadier on a crowded machine
+    python -m benchmarks.reports.fork                                   # full catalog, grammar and attributes-3 users
+    python -m benchmarks.reports.fork --catalog tiny --repeats 3        # smoke run
+    python -m benchmarks.reports.fork --threads 1                       # steadier on a crowded machine
 
 The work is the paper's model-based policy improvement at its training size: 128 dialogs of the
 train split forked at turn 0 into 4 branches each (512 branches), and every branch rolled 3 more
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.throughput import machine_description
+from benchmarks.machine import machine_description
 from envs.ranking import resolve_device
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators import registry

@@ -1,7 +1,7 @@
 """Relative-attribute estimators: per attribute, how well hand-crafted and deep rankers order test pairs.
 
-    python -m benchmarks.attributes                      # the protocol's catalog (estimators built if missing)
-    python -m benchmarks.attributes --catalog tiny --fresh
+    python -m benchmarks.reports.attributes                      # the protocol's catalog (estimators built if missing)
+    python -m benchmarks.reports.attributes --catalog tiny --fresh
 
 For each estimator (`simulators.catalog.estimators`): the pairwise ordering accuracy of its ranking
 functions on test-split pairs whose true scores differ by more than the margin (ties count half),
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.throughput import machine_description
+from benchmarks.machine import machine_description
 from simulators import registry
 from simulators.cache import write_json
 from simulators.catalog.attributes import ATTRIBUTES
