@@ -21,6 +21,7 @@ from pathlib import Path
 
 from simulators import registry
 from simulators.cache import write_json
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.stats import (
     HUMAN_LEXICON,
@@ -30,7 +31,6 @@ from simulators.language.stats import (
     lexicon_statistics,
     read_word_counts,
 )
-from simulators.world import CorpusConfig, load_corpus
 
 DEFAULT_HUMAN_COUNTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "human_shoes_word_counts.tsv"
 """Where the word counts lie in the project's shared folder (beside DESIGN.md)."""

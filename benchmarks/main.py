@@ -41,7 +41,7 @@ from typing import Any
 from agents import policy_improvement, scst, triplet_sl
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from agents.dialog_manager import DialogManagerAgent
-from agents.relevance import RocchioAgent
+from agents.rocchio import RocchioAgent
 from agents.sb3 import train_ppo
 from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.grid import make_grid, pick_rows
@@ -54,8 +54,8 @@ from simulators import registry
 from simulators.cache import content_hash
 from simulators.catalog.estimators import load_attribute_estimates
 from simulators.catalog.params import CATEGORIES
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.stats import corpus_statistics, lexicon_statistics
-from simulators.world import CorpusConfig, load_corpus
 
 
 @dataclass(frozen=True)

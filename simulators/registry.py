@@ -31,6 +31,7 @@ from simulators.cache import ArtifactCache, content_hash
 from simulators.captioner.user import CaptionerUser, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
 from simulators.users import (
@@ -42,7 +43,6 @@ from simulators.users import (
     RelevanceUser,
     User,
 )
-from simulators.world import CorpusConfig, load_corpus
 
 CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
 """Names `load_catalog` knows: "full" is the protocol's SynthShoes (14,658 items), "tiny" a 64-item test catalog."""

@@ -47,11 +47,11 @@ from simulators.cache import write_json
 from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog
 from simulators.catalog.params import ShoeParams
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.language.corpus import RELATIVE, Corpus
 from simulators.seeding import make_rng
 from simulators.users import GrammarUser
-from simulators.world import CorpusConfig, load_corpus
 
 PAPER_BLEU1 = {"Show and Tell (paper, human data)": 26.3, "Show, Attend and Tell (paper, human data)": 29.6}
 TARGET_CLAIMS_TRUE, TARGET_DIFFERENCE_STATED, TARGET_CAPTIONS_PER_S = 0.85, 0.90, 2000.0

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
-from agents.relevance import RocchioAgent
+from agents.rocchio import RocchioAgent
 from benchmarks.machine import machine_description
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from benchmarks.reports.paper_agents import LABELS, METHODS, format_hits, format_results, training_summary

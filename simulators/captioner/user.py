@@ -27,12 +27,12 @@ from simulators.captioner.checkpoint import KIND, read_checkpoint, write_checkpo
 from simulators.captioner.model import RelativeCaptioner
 from simulators.captioner.train import TrainConfig, load_image_table, train_captioner
 from simulators.catalog.catalog import Catalog
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.corpus import PAPER_N_RELATIVE
 from simulators.language.vocab import Vocabulary
 from simulators.seeding import make_rng
 from simulators.users import User, check_pairs
-from simulators.world import CorpusConfig, load_corpus
 
 DECODINGS = ("greedy", "beam", "sample")
 SMALL_CATALOG = 1000

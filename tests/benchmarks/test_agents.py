@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from benchmarks.reports.paper_agents import eval_result_from_json, format_hits, training_summary
 from benchmarks.protocol import EvalResult, ProtocolConfig, metrics_from_ranks
+from benchmarks.reports.paper_agents import eval_result_from_json, format_hits, training_summary
 
 
 def _state(*epochs: dict[str, float]) -> dict:

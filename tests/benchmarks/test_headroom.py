@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from benchmarks.reports.headroom import checks, describe, run_summary
 from benchmarks.protocol import EvalResult, ProtocolConfig, metrics_from_ranks
+from benchmarks.reports.headroom import checks, describe, run_summary
 
 
 def result(ranks: np.ndarray, name: str) -> EvalResult:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.reports.visibility import ProbeConfig, format_recall, format_table, neighbour_agreement, visibility_report
+from benchmarks.reports.visibility import (
+    ProbeConfig,
+    format_recall,
+    format_table,
+    neighbour_agreement,
+    visibility_report,
+)
 from simulators.catalog.params import CAPTIONED_COLUMNS, PATTERNS, SUBTYPES, sample_params
 
 

@@ -23,10 +23,10 @@ from simulators.captioner import (
     train_captioner,
 )
 from simulators.captioner.checkpoint import WEIGHTS
+from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import SAME_ITEM_PHRASE
 from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from simulators.registry import load_vocabulary
-from simulators.world import CorpusConfig, load_corpus
 
 TINY_TRAIN = TrainConfig.tiny()
 TINY_CORPUS = CorpusConfig.tiny()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from agents.baselines import NearestNeighbourAgent
-from agents.relevance import RocchioAgent
+from agents.rocchio import RocchioAgent
 from benchmarks.protocol import ProtocolConfig, evaluate
 from envs.shoe_retrieval import MAX_TOKENS, ShoeRetrievalVectorEnv
 from simulators.language.claims import SAME_ITEM_PHRASE
