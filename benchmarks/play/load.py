@@ -19,7 +19,6 @@ results/play_load.json.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import socket
@@ -34,9 +33,9 @@ from typing import Any
 import httpx
 import numpy as np
 
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import cpu_model
 from benchmarks.play.log import read_log
-from simulators import registry
 from simulators.cache import write_json
 from simulators.seeding import make_rng
 from simulators.users import GrammarUser
@@ -117,8 +116,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__, device=False, progress=False)
     parser.add_argument("--sessions", type=int, default=20, help="concurrent dialogs")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a client waits before each turn (uniform in [0.5, 1.5] x this)")
@@ -127,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= 200:
         parser.error("--sessions must be in 1..200")
-    catalog = registry.load_catalog(args.catalog, progress=False)
+    catalog = setup(args).catalog
     with tempfile.TemporaryDirectory(prefix="play-load-") as tmp:
         log = Path(tmp) / "dialogs.jsonl"
         process, url = start_server(args.catalog, args.sessions, log, args.runs)

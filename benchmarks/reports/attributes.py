@@ -13,15 +13,14 @@ are those recorded when the estimator was built (features, then the fit), or mea
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Any
 
 import numpy as np
 import torch
 
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description
-from simulators import registry
 from simulators.cache import write_json
 from simulators.catalog.attributes import ATTRIBUTES
 from simulators.catalog.estimators import (
@@ -87,13 +86,12 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__, device=False, progress=False)
     parser.add_argument("--fresh", action="store_true", help="build the estimators again (not cached) and time them")
     parser.add_argument("--out", default="results/attributes.json")
     args = parser.parse_args(argv)
 
-    catalog = registry.load_catalog(args.catalog)
+    catalog = setup(args).catalog
     report: dict[str, Any] = {
         "catalog": catalog.name,
         "machine": machine_description(torch.device("cpu")),

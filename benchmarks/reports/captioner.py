@@ -27,7 +27,6 @@ into a PNG grid.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import statistics
 import textwrap
@@ -40,6 +39,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description
 from simulators import registry
 from simulators.build import captioner_config, captioner_parser
@@ -158,9 +158,7 @@ def example_grid(catalog: Catalog, targets: Sequence[int], references: Sequence[
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
-    parser.add_argument("--device", default="cpu")
+    parser = command_parser(__doc__, progress=False)
     parser.add_argument("--beam", type=int, nargs="*", default=[],
                         help="also score beam search with these beam sizes")
     parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
@@ -173,10 +171,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     captioner_parser(parser)  # report on a captioner trained with other settings (trained on first use)
     args = parser.parse_args(argv)
 
-    catalog = registry.load_catalog(args.catalog, device=args.device)
+    run = setup(args)
+    catalog, device = run.catalog, run.device
     t0 = time.perf_counter()
     user = load_captioner(catalog, registry.load_vocabulary(catalog), captioner_config(args, len(catalog)),
-                          device=args.device)
+                          device=device)
     load_s = time.perf_counter() - t0
     corpus = load_corpus(catalog, CorpusConfig(split="test"))
     params, attributes = catalog.params, catalog.attributes
@@ -205,8 +204,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     speeds = {name: decode_speed(decoder, catalog, repeats=args.repeats) for name, decoder in decoders.items()}
     speed = speeds["captioner (greedy)"]
     history = user.meta.get("history", {})
-    report = {"catalog": catalog.name, "device": args.device, "torch_threads": torch.get_num_threads(),
-              "machine": machine_description(args.device), "checkpoint": str(user.path),
+    report = {"catalog": catalog.name, "device": device, "torch_threads": torch.get_num_threads(),
+              "machine": machine_description(device), "checkpoint": str(user.path),
               "training": history, "load_or_train_seconds": round(load_s, 1),
               "test_decode_seconds": round(greedy_s, 1), "decode_speed": speed,
               "decode_speed_by_system": speeds, "results": results,

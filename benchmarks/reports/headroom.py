@@ -17,15 +17,14 @@ at turns 2-10.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import DialogManagerAgent
+from benchmarks.cli import command_parser, setup
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from benchmarks.results import AgentInfo, as_eval_result, make_result, result_path, reusable_result, write_result
-from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import content_hash, write_json
 
@@ -103,18 +102,14 @@ def checks(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__)
     parser.add_argument("runs", nargs="+", help="training run folders (each with checkpoint/)")
     parser.add_argument("--user", required=True, choices=registry.USER_NAMES, help="the evaluation user")
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--results", default="results/runs/headroom", help="folder of the results files")
     parser.add_argument("--out", default=None, help="report JSON (default results/headroom-<user>.json)")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    device = str(resolve_device(args.device))
-    progress = not args.no_progress
-    catalog = registry.load_catalog(args.catalog, device=device, progress=progress)
+    run = setup(args)
+    catalog, device, progress = run.catalog, run.device, run.progress
     vocabulary = registry.load_vocabulary(catalog)
     user = registry.make_user(args.user, catalog, device=device, vocabulary=vocabulary, progress=progress)
     fingerprint, catalog_hash = registry.user_fingerprint(user), content_hash(catalog.path) if catalog.path else None

@@ -19,7 +19,6 @@ percentile panels).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -29,10 +28,10 @@ import numpy as np
 
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description
 from benchmarks.plots import plot_rank_curves
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
-from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import write_json
 
@@ -108,8 +107,7 @@ def eval_result_from_json(data: dict[str, Any]) -> EvalResult:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__)
     parser.add_argument("--runs", default="runs", help="folder holding the training runs")
     parser.add_argument("--seed", type=int, default=0, help="training seed of the runs to evaluate")
     parser.add_argument("--train-users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES)
@@ -118,16 +116,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help='users every run is evaluated with; "own": each run with the user it was trained with')
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/agents.json")
     parser.add_argument("--include", nargs="*", default=[],
                         help="earlier outputs of this command whose results and training figures join this report "
                              "(e.g. the agents of another training user, evaluated separately)")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    device = resolve_device(args.device)
-    progress = not args.no_progress
-    catalog = registry.load_catalog(args.catalog, device=device, progress=progress)
+    run = setup(args)
+    catalog, device, progress = run.catalog, run.device, run.progress
     vocabulary = registry.load_vocabulary(catalog)
     protocol = ProtocolConfig(max_turns=args.turns)
     runs = Path(args.runs)

@@ -15,7 +15,6 @@ baseline, and beside the dialog manager trained with the relevance user when
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import time
@@ -28,6 +27,7 @@ from tqdm import tqdm
 from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import DialogManagerAgent
 from agents.rocchio import RocchioAgent
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from benchmarks.reports.paper_agents import LABELS, METHODS, format_hits, format_results, training_summary
@@ -39,20 +39,17 @@ TEXTBOOK = (1.0, 0.75, 0.15)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__)
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/relevance.json")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    progress = not args.no_progress
     t0 = time.perf_counter()
-    catalog = registry.load_catalog(args.catalog, device=args.device, progress=progress)
+    run = setup(args)
+    catalog, device, progress = run.catalog, run.device, run.progress
     vocabulary = registry.load_vocabulary(catalog)
     user = registry.make_user("relevance", catalog)
-    common = {"device": args.device, "vocabulary": vocabulary, "progress": False, "user_name": "relevance"}
+    common = {"device": device, "vocabulary": vocabulary, "progress": False, "user_name": "relevance"}
 
     tuning = ProtocolConfig(split="train", max_turns=args.turns, bootstrap=10)
     grid = []
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         path = Path(args.runs) / f"{method}-relevance-s0" / "checkpoint"
         if not (path / "manifest.json").exists():
             continue
-        agent = DialogManagerAgent.load(path, catalog, vocabulary, device=args.device)
+        agent = DialogManagerAgent.load(path, catalog, vocabulary, device=device)
         agent.use_split(protocol.split)
         training[f"{method}-relevance"] = training_summary(json.loads((path / "state.json").read_text("utf-8")))
         results.append(evaluate(agent, catalog, user, protocol, agent_name=f"{LABELS[method]} (trained: relevance)",
@@ -92,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(format_results(results))
     print(f"\n== The same dialogs: cumulative Hits@10 [95% interval] per turn, and its AUC over turns 1-{args.turns}")
     print(format_hits(results))
-    report = {"catalog": catalog.name, "machine": machine_description(args.device),
+    report = {"catalog": catalog.name, "machine": machine_description(device),
               "rocchio_grid": grid, "rocchio_chosen": dict(zip(("alpha", "beta", "gamma"), chosen, strict=True)),
               "results": [r.to_json() for r in results], "training": training,
               "seconds": round(time.perf_counter() - t0, 1)}

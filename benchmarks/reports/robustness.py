@@ -15,13 +15,13 @@ user, columns: evaluation user) to `results/robustness.md` and `results/robustne
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import DialogManagerAgent
+from benchmarks.cli import command_parser, setup
 from benchmarks.protocol import ProtocolConfig, evaluate
 from benchmarks.reports.paper_agents import LABELS, METHODS
 from benchmarks.results import AgentInfo, make_result, reusable_result, write_result
@@ -45,23 +45,20 @@ def format_matrix(matrix: dict[str, dict[str, float]], users: list[str], turn: i
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__)
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=["policy_improvement"], choices=METHODS)
     parser.add_argument("--train-users", nargs="+", default=list(DEFAULT_USERS), choices=registry.USER_NAMES)
     parser.add_argument("--eval-users", nargs="+", default=list(DEFAULT_USERS), choices=registry.USER_NAMES)
     parser.add_argument("--turn", type=int, default=5, help="turn whose rank percentile fills the matrix")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    progress = not args.no_progress
     t0 = time.perf_counter()
-    catalog = registry.load_catalog(args.catalog, device=args.device, progress=progress)
+    run = setup(args)
+    catalog, device, progress = run.catalog, run.device, run.progress
     vocabulary = registry.load_vocabulary(catalog)
-    users = {name: registry.make_user(name, catalog, seed=args.seed, device=args.device, progress=progress,
+    users = {name: registry.make_user(name, catalog, seed=args.seed, device=device, progress=progress,
                                       vocabulary=vocabulary) for name in args.eval_users}
     protocol = ProtocolConfig(seed=args.seed)
     out = Path(args.out)
@@ -74,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not (checkpoint / "manifest.json").exists():
                 print(f"(no run at {checkpoint}; skipped)")
                 continue
-            agent = DialogManagerAgent.load(checkpoint, catalog, vocabulary, device=args.device)
+            agent = DialogManagerAgent.load(checkpoint, catalog, vocabulary, device=device)
             agent.use_split("test")
             state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
             info = AgentInfo(name=f"{LABELS[method]} (trained: {train_user})",
@@ -87,8 +84,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 result = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
                 if result is None:
                     evaluation = evaluate(agent, catalog, user, protocol, agent_name=info.name, user_name=eval_user,
-                                          device=args.device, vocabulary=vocabulary, progress=progress)
-                    result = make_result(evaluation, catalog, info, user, eval_user, args.device)
+                                          device=device, vocabulary=vocabulary, progress=progress)
+                    result = make_result(evaluation, catalog, info, user, eval_user, device)
                     write_result(result, path)
                 curve = result.metrics.mean_rank_percentile
                 matrix[train_user][eval_user] = curve[min(args.turn, len(curve) - 1)]

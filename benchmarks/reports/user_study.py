@@ -17,12 +17,12 @@ results/user_study.json.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import CheckpointMismatchError, DialogManagerAgent
 from agents.whittlesearch import WhittleSearchAgent
+from benchmarks.cli import command_parser, setup
 from benchmarks.protocol import EvalResult, ProtocolConfig, evaluate
 from simulators import registry
 from simulators.cache import write_json
@@ -32,21 +32,18 @@ PAPER = {"WhittleSearch": 0.703, "dialog manager": 0.899}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__)
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--turns", type=int, default=5)
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/user_study.json")
-    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    progress = not args.no_progress
-    catalog = registry.load_catalog(args.catalog, device=args.device, progress=progress)
+    run = setup(args)
+    catalog, device, progress = run.catalog, run.device, run.progress
     vocabulary = registry.load_vocabulary(catalog)
     protocol = ProtocolConfig(max_turns=args.turns)
     split_ids = catalog.split_ids(protocol.split)
     features = catalog.features[split_ids]
-    common = {"config": protocol, "device": args.device, "vocabulary": vocabulary, "progress": progress}
+    common = {"config": protocol, "device": device, "vocabulary": vocabulary, "progress": progress}
 
     results: list[EvalResult] = []
     for values, user in (("handcrafted", "attributes-10-handcrafted"), ("deep", "attributes-10-deep"),
@@ -62,12 +59,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"(no run at {path}; skipped)")
             continue
         try:
-            agent = DialogManagerAgent.load(path, catalog, vocabulary, device=args.device)
+            agent = DialogManagerAgent.load(path, catalog, vocabulary, device=device)
         except CheckpointMismatchError as err:
             print(f"(skipped: {err})")
             continue
         agent.use_split(protocol.split)
-        results.append(evaluate(agent, catalog, registry.make_user(user, catalog, device=args.device,
+        results.append(evaluate(agent, catalog, registry.make_user(user, catalog, device=device,
                                                                   vocabulary=vocabulary),
                                 agent_name=f"dialog manager (policy improvement, trained: {user})", user_name=user,
                                 **common))
