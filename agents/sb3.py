@@ -28,9 +28,15 @@ import torch
 from gymnasium import spaces
 from gymnasium.wrappers import FilterObservation
 from safetensors.torch import load_file, save_file
-from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+
+from simulators.extras import missing_extra
+
+try:
+    from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.callbacks import BaseCallback
+except ImportError as err:
+    raise missing_extra("stable-baselines3", "sb3", "agents.sb3 (Stable-Baselines3 on the env)") from err
 from tqdm.auto import tqdm
 
 from agents.base import Agent, as_batch

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from simulators.extras import missing_extra
+
+try:
+    import matplotlib
+except ImportError as err:
+    raise missing_extra("matplotlib", "benchmarks", "the benchmarks' plots") from err
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

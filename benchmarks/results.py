@@ -28,7 +28,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from simulators.extras import missing_extra
+
+try:
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+except ImportError as err:
+    raise missing_extra("pydantic", "benchmarks", "the results files (benchmarks.results)") from err
 
 from benchmarks.machine import cpu_model
 from benchmarks.protocol import PROTOCOL_VERSION, EvalResult, load_frozen_dialogs

@@ -22,6 +22,7 @@ from benchmarks.play.log import default_log_path, format_summary, read_log, summ
 from simulators import registry
 from simulators.cache import write_json
 from simulators.cli import add_config_arguments, config_from_args
+from simulators.extras import missing_extra
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -101,7 +102,10 @@ def replay(args: argparse.Namespace) -> list[Any]:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError as err:
+        raise missing_extra("uvicorn", "play", "the play page (python -m benchmarks.play)") from err
 
     from benchmarks.play.app import create_app, listening_socket
 

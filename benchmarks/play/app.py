@@ -22,10 +22,15 @@ import threading
 import time
 from typing import Any, Literal
 
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from simulators.extras import missing_extra
+
+try:
+    import uvicorn
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+except ImportError as err:
+    raise missing_extra(err.name or "fastapi", "play", "the play page (python -m benchmarks.play)") from err
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchmarks.play.game import Game, NotFound, PlayError

@@ -30,8 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
+
+from simulators.extras import missing_extra
+
+try:
+    import httpx
+except ImportError as err:
+    raise missing_extra("httpx", "play", "the play page's load test (python -m benchmarks.play.load)") from err
 
 from benchmarks.cli import command_parser, setup
 from benchmarks.machine import cpu_model
