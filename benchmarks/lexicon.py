@@ -1,4 +1,4 @@
-"""The caption corpus against the human one: DESIGN.md section 6 and the breadth of the vocabulary.
+"""The caption corpus against the human one: docs/design.md section 4 and the breadth of the vocabulary.
 
     python -m benchmarks.lexicon                        # the full catalog's train-split corpus
     python -m benchmarks.lexicon --catalog tiny
@@ -7,10 +7,11 @@
 Prints the section-6 statistics (length, first word, topics, comparatives, negations, joins)
 beside the human figures, and the vocabulary's breadth: word types, types said at least 5 and
 20 times, the share of tokens the 300 most frequent words cover, and, from the published human
-word counts (`data/human_shoes_word_counts.tsv` beside DESIGN.md, words said at least twice;
-used for measurement only), the share of the human corpus's tokens whose word the corpus says
-and whose word the grammar can say. Those shares count every human token in the denominator,
-the 686 words said once included, so they never flatter the grammar. Only the relative rows
+word counts (words said at least twice, a tab-separated `word count` file that is not in this
+repository: `--human-counts PATH`; used for measurement only), the share of the human corpus's
+tokens whose word the corpus says and whose word the grammar can say. Those shares count every
+human token in the denominator, the 686 words said once included, so they never flatter the
+grammar. Only the relative rows
 are measured (10,751 captions, the size of the human corpus).
 """
 
@@ -33,14 +34,14 @@ from simulators.language.stats import (
 )
 
 DEFAULT_HUMAN_COUNTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "human_shoes_word_counts.tsv"
-"""Where the word counts lie in the project's shared folder (beside DESIGN.md)."""
+"""Where the word counts lie on the project's own machines (a `shared/data/` folder beside the checkout)."""
 TARGETS = {"types_at_least_5": (">=", 450), "top300_token_share": ("<=", 0.97), "human_tokens_sayable": (">=", 0.95),
            "largest_gap": ("<=", 0.02)}
 """World v2's targets: breadth, a long tail, the grammar's reach into the human words, section 6 within 2 points."""
 
 
 def format_corpus_comparison(stats: dict) -> str:
-    """Synthetic corpus against the human figures of DESIGN.md section 6, in percent."""
+    """Synthetic corpus against the human figures of docs/design.md section 4, in percent."""
     lines = [f"   {'statistic':<30}{'synthetic':>10}{'human':>8}"]
     lines.append(f"   {'mean words':<30}{stats['mean_words']:>10.2f}{HUMAN_STATISTICS['mean_words']:>8.2f}")
     for key, ref in HUMAN_STATISTICS.items():

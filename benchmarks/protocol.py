@@ -1,4 +1,4 @@
-"""The fixed evaluation protocol (DESIGN.md section 5).
+"""The fixed evaluation protocol (docs/design.md section 3).
 
 Every item of the split is the target exactly once, dialogs last `max_turns` turns (10 in the
 protocol), agents act greedily. The dialogs themselves (each target's first image and the seed of

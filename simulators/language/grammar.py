@@ -4,7 +4,7 @@ The grammar works in claims (`simulators.language.claims`). It picks true and sa
 pair (`claim_matrices`), realises each with one of many phrasings from the claims' phrase inventory
 and joins them into a caption, so `parse_claims` reads every caption back to the claims it makes.
 The realisation's mixture (structure, number of claims, topics, length) is tuned so the corpus
-matches the human figures of DESIGN.md section 6 (see `simulators.language.stats`). A change to
+matches the human figures of docs/design.md section 4 (see `simulators.language.stats`). A change to
 what it samples for a given seed bumps `GRAMMAR_VERSION` (in claims.py, beside the phrasings).
 """
 
@@ -78,7 +78,7 @@ _INSTEAD_OF: dict[str, tuple[str, np.ndarray]] = {
 
 @dataclass(frozen=True)
 class GrammarConfig:
-    """The mixture the generator samples from; tuned so the corpus matches DESIGN.md section 6."""
+    """The mixture the generator samples from; tuned so the corpus matches docs/design.md section 4."""
 
     structure_weights: tuple[float, ...] = (0.3533, 0.2778, 0.1632, 0.1431, 0.0697)
     """Caption opening: "are", "is" (adjectives), "have", "has" (noun phrases), other (fragments)."""

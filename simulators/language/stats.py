@@ -1,4 +1,4 @@
-"""Corpus statistics with the definitions of DESIGN.md section 6, and the human figures themselves.
+"""Corpus statistics with the definitions of docs/design.md section 4, and the human figures themselves.
 
 The topic lexicons here are the measuring stick: the tests measure the synthetic corpus with them
 and compare against `HUMAN_STATISTICS`. They are deliberately independent of the grammar's phrase
@@ -78,7 +78,7 @@ HUMAN_STATISTICS: dict[str, object] = {
     "negation_share": 0.10,
     "join_share": 0.54,
 }
-"""Measured on the published human relative captions for Shoes (DESIGN.md section 6)."""
+"""Measured on the published human relative captions for Shoes (docs/design.md section 4)."""
 
 
 def corpus_statistics(captions: Sequence[str]) -> dict[str, object]:
@@ -132,7 +132,7 @@ def largest_gaps(stats: dict[str, object], reference: dict[str, object] = HUMAN_
 
 HUMAN_LEXICON: dict[str, float] = {"types": 1611, "types_at_least_5": 553, "types_at_least_20": 226,
                                    "top300_token_share": 0.935, "types_said_once": 686}
-"""The human corpus's vocabulary with the project's tokenizer (DESIGN.md section 6)."""
+"""The human corpus's vocabulary with the project's tokenizer (docs/design.md section 4)."""
 
 
 def lexicon_statistics(captions: Sequence[str], human_counts: dict[str, int] | None = None,
