@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cli import command_parser
 from benchmarks.play.game import Game, PlayConfig, available_agents, replay_dialogs
 from benchmarks.play.log import default_log_path, format_summary, read_log, summarise
 from simulators import registry
@@ -26,9 +27,7 @@ from simulators.extras import missing_extra
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.play", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__, device=False, progress=False, prog="python -m benchmarks.play")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only; anything else lets the network play)")
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
