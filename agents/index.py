@@ -25,7 +25,7 @@ import torch
 
 from envs.ranking import Ranker, resolve_device
 
-try:  # an optional extra: the measured default is "torch" (README, "Nearest-neighbour index")
+try:  # an optional extra: the measured default is "torch" (docs/results/knn.md)
     import faiss
 except ImportError:  # pragma: no cover - depends on the installation
     faiss = None

@@ -2,8 +2,8 @@
 
 rank(q, target) = number of items strictly closer to q than the target (0 is best);
 rank_percentile = 1 - rank / (N - 1). Every distance is needed for an exact rank, so one
-batched matrix product per call is the natural path (timings against a per-query loop: README,
-"Throughput").
+batched matrix product per call is the natural path (timings against a per-query loop:
+docs/results/throughput.md).
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ Two readers use them. WhittleSearch's hand-crafted attribute estimators
 histogram, as the original system ranked from colour and GIST features. And the relative captioner
 (`simulators.captioner`) reads each image's colour histogram beside the CNN's spatial maps: the
 shopper it imitates sees the shoe's colours, while the ImageNet CNN's features barely separate the
-shades world v2 added (navy from blue, cream from white, bronze from brown; README, "Relative
-captioner").
+shades world v2 added (navy from blue, cream from white, bronze from brown; docs/results/captioner.md).
 
     table = load_colour_table(catalog)   # (N, 512) float16, built once per catalog and cached
 """
