@@ -1,5 +1,5 @@
 """Headless Chromium driving the page (Selenium with the system's chromium and chromedriver): the browser tests
-and the README's screenshot use it.
+and docs/play.png use it.
 
 `headless_chromium()` raises BrowserUnavailable, with the reason, where there is no usable Chromium
 (Debian: `apt-get install chromium chromium-driver`; $CHROMIUM and $CHROMEDRIVER name other binaries).

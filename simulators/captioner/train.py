@@ -62,7 +62,7 @@ class TrainConfig:
     """Chance that a teacher-forced input word is replaced by <unk>, so the decoder must look at the images."""
     colour_bins: int = 8
     """Bins per RGB channel of the colour histogram each image is read with beside its CNN maps (8: 512 bins;
-    0: the CNN maps only, as in the paper). World v2's 25 colours need it: README, "Relative captioner"."""
+    0: the CNN maps only, as in the paper). World v2's 25 colours need it: docs/results/captioner.md."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.val_fraction < 1.0:

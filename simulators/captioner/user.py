@@ -41,8 +41,8 @@ CAPTIONER_CORPUS = CorpusConfig(split="train", n_relative=4 * PAPER_N_RELATIVE)
 """The captioner's default training corpus: the train split's grammar captions with four times the
 paper's 10,751 relative pairs (the single-image captions as in the paper). The synthetic world can
 draw more captions than the human dataset holds, and trained on the paper's count the captioner says
-something false, or misses every real difference, markedly more often (measured in the README,
-"Relative captioner")."""
+something false, or misses every real difference, markedly more often (measured in
+docs/results/captioner.md)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ class CaptionerUserConfig:
     length_penalty: float = 0.0
     """Beam scores are summed log-probabilities divided by length ** this (0: none). 0.75-1.0 makes beam
     search say more (more real differences) while keeping most of its truthfulness gain over greedy;
-    beam_size=2 with 0.75 is the fastest setting that meets both quality targets (README, *Relative
-    captioner*)."""
+    beam_size=2 with 0.75 is the fastest setting that meets both quality targets (docs/results/captioner.md)."""
     temperature: float = 1.0
     """Softmax temperature for decoding="sample"."""
     cache_size: int = 200_000
