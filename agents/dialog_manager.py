@@ -10,7 +10,8 @@ s_t to its top-K nearest unseen images, sampled while training and the nearest w
     agent = DialogManagerAgent.load("runs/policy_improvement-captioner-0/final")   # or a new one
     action, _ = agent.predict(obs, episode_start=episode_start)                   # (B, D) queries
 
-Three methods train it (one file each): `agents.triplet_sl`, `agents.scst`, `agents.policy_improvement`.
+Three methods train it (one file each): `agents.triplet_sl`, `agents.scst`, `agents.policy_improvement`;
+the triplet loss they share (`triplet_loss`, `anchor_loss`) is at the end of this file.
 Distances inside the model are measured in units of `feature_scale` (the root-mean-square norm of the
 catalog's train vectors), so the paper's margins and temperatures keep their meaning on any catalog.
 """
@@ -478,3 +479,28 @@ class DialogManagerAgent(Agent):
             raise CorruptArtifactError(f"{path / WEIGHTS} does not fit the dialog manager ({err})") from None
         agent.path = path
         return agent
+
+
+# ---- losses the training methods share ------------------------------------------------------------
+def triplet_loss(state: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, scale: torch.Tensor,
+                 margin: float) -> torch.Tensor:
+    """(B,) max(0, margin + |s - positive| - |s - negative|), distances divided by `scale`."""
+    d_pos = torch.linalg.vector_norm((state - positive) / scale, dim=1)
+    d_neg = torch.linalg.vector_norm((state - negative) / scale, dim=1)
+    return torch.relu(margin + d_pos - d_neg)
+
+
+def anchor_loss(agent: DialogManagerAgent, state: torch.Tensor, targets: torch.Tensor, features: torch.Tensor,
+                margin: float, hard_negatives: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """((B,) the SL triplet loss of s_t, (B,) its random negatives): against a random train image and, with
+    `hard_negatives` = M > 0, also against one drawn from the M nearest images to s_t other than the target
+    (a top-of-ranking objective: it pays for every near miss that outranks the target). Triplet SL trains
+    with it; RL-SCST and policy improvement add it as the anchor that keeps s_t a good query."""
+    b, scale = len(state), agent.model.feature_scale
+    negatives = torch.randint(0, len(features), (b,), generator=gen, device=state.device)
+    loss = triplet_loss(state, features[targets], features[negatives], scale, margin)
+    if hard_negatives:
+        pool = agent.topk_candidates(state, targets[:, None], k=hard_negatives)  # (B, M) nearest non-targets
+        pick = torch.randint(0, pool.shape[1], (b, 1), generator=gen, device=state.device)
+        loss = loss + triplet_loss(state, features[targets], features[pool.gather(1, pick)[:, 0]], scale, margin)
+    return loss, negatives

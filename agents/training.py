@@ -1,5 +1,16 @@
-"""What the dialog manager's three training methods share: arguments, the run folder, checkpoints and resume,
-the per-epoch evaluation, TensorBoard logging, timing, and the dialogs an epoch is made of.
+"""Helpers the dialog manager's three training methods share; each method's file holds its own arguments and
+its loop, which reads top to bottom:
+
+    run = TrainingRun(args, METHOD)
+    agent, optimizer = run.start(agent, init=..., lr=args.lr)
+    with deterministic_algorithms(run.device):
+        for epoch in run.remaining_epochs(agent):  # a new run first evaluates the agent it starts from
+            gen = run.torch_generator(epoch)
+            for targets, firsts, seed in run.batches(epoch):
+                ...  # the dialogs and the gradient step
+                run.log_step({"triplet": ...})
+            run.end_epoch(agent, optimizer)  # evaluate, log, checkpoint
+    run.finish()
 
 A run lives in `runs/<method>-<user>-s<seed>/` (or `--run-dir`):
 - `checkpoint/`: the latest epoch (safetensors weights, config.json, `training_state.pt` with the
@@ -14,7 +25,6 @@ uninterrupted run draws.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from collections import defaultdict
@@ -22,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +40,6 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from agents.dialog_manager import DialogManagerAgent
-from agents.returns import check_return
 from envs.evaluation import protocol_first_candidates, run_dialogs
 from envs.ranking import cumulative_hits, rank_percentile, resolve_device
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
@@ -44,85 +53,17 @@ TRAINING_STATE = "training_state.pt"
 STATE = "state.json"
 
 
-@dataclass(frozen=True)
-class TrainArgs:
-    """Arguments every training method of the dialog manager takes."""
-
-    catalog: str = "full"
-    """Catalog name: "full" (the protocol's SynthShoes) or "tiny" (64 items, for smoke runs)."""
-    user: str = "captioner"
-    """Simulated user to train with (a name in simulators.registry.USER_NAMES)."""
-    seed: int = 0
-    """Seed of initialisation, dialogs, sampling and the users' generators."""
-    device: str = "cpu"
-    """"cpu", "cuda" or "auto"."""
-    threads: int = 0
-    """torch CPU threads (0: torch's default)."""
-    epochs: int = 10
-    """Passes over the train split's targets (every train image is a target once per epoch)."""
-    batch_size: int = 128
-    """Dialogs per gradient step."""
-    lr: float = 1e-3
-    """Adam learning rate."""
-    max_turns: int = 5
-    """Turns of a training dialog."""
-    eval_dialogs: int = 512
-    """Protocol dialogs of the test split (a fixed subset) evaluated after every epoch (0: none)."""
-    run_dir: str = ""
-    """Folder of the run (default runs/<method>-<user>-s<seed>)."""
-    resume: bool = False
-    """Continue an interrupted run from its last checkpoint."""
-    hard_negatives: int = 16
-    """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
-    term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
-    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: README)."""
-    max_batches: int = 0
-    """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
-    progress: bool = True
-    """Show a progress bar."""
-
-
-@dataclass(frozen=True)
-class FineTuneArgs(TrainArgs):
-    """Arguments of the methods that start from the triplet-SL manager (RL-SCST, policy improvement)."""
-
-    lr: float = 1e-4
-    """Adam learning rate."""
-    init: str = ""
-    """Checkpoint to start from (default: the SL run of the same user and seed, runs/triplet_sl-<user>-s<seed>)."""
-    top_k: int = 4
-    """Candidates per turn: the K nearest unseen images to s_t."""
-    grad_clip: float = 10.0
-    """Clip the gradient's global norm to this."""
-    return_name: Literal["percentile", "log-rank", "top-10"] = field(default="top-10", metadata={"flag": "return"})
-    """`--return`: what a dialog's turns earn (agents.returns): "percentile", the paper's summed rank percentile
-    (the env's reward); "log-rank", 1 - log(1 + rank) / log(N); "top-10", 1 when the target is in the top 10
-    (the default: the percentile is saturated here and barely tells a rank of 3 from one of 300)."""
-
-    selection_head: bool = True
-    """Choose the image to show with a selection head (DialogManagerConfig.selection_head, started as a copy of
-    the query head) that the policy's loss trains, while only the anchor trains the query; False: the paper's
-    manager, where the policy's loss moves s_t itself."""
-    candidate_scorer: int = 0
-    """Choose the image to show with a residual candidate scorer of this width instead of the selection head
-    (DialogManagerConfig.candidate_scorer; 0: none). It reads the candidates' rank, distance to s_t and to the
-    images already shown, which a point in feature space cannot."""
-    selection_lr: float = 1e-3
-    """Adam learning rate of the selection head or scorer (a new objective, learnt faster than the rest)."""
-
-    def __post_init__(self) -> None:
-        check_return(self.return_name)
-
-    def init_checkpoint(self, run_dir: Path) -> str:
-        """`init`, or the SL run's checkpoint beside `run_dir`."""
-        return self.init or str(run_dir.parent / f"triplet_sl-{self.user}-s{self.seed}" / "checkpoint")
-
-
 def parse_args(cls: type, argv: list[str] | None, description: str) -> Any:
     """A method's argument dataclass from the command line (every field a flag, `--help` lists the defaults)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(parser, cls)
     return config_from_args(parser.parse_args(argv), cls())
+
+
+def sl_checkpoint(run_dir: Path, user: str, seed: int) -> str:
+    """The checkpoint of the triplet-SL run of `user` and `seed` beside `run_dir` (where the fine-tuning methods
+    start unless given `--init`)."""
+    return str(run_dir.parent / f"triplet_sl-{user}-s{seed}" / "checkpoint")
 
 
 def command_line(cls: type, argv: list[str] | None, description: str) -> DialogManagerAgent:
@@ -149,6 +90,21 @@ class Stopwatch:
     def reset(self) -> dict[str, float]:
         out, self.seconds = dict(self.seconds), defaultdict(float)
         return out
+
+
+@contextmanager
+def deterministic_algorithms(device: torch.device) -> Iterator[None]:
+    """torch's deterministic algorithms inside the block (warn-only off the CPU), the previous mode restored after.
+
+    Two runs with the same arguments and thread count give the same weights: without the strict mode, two
+    2-thread policy-improvement runs on the tiny catalog differed by 3e-6 after two batches (a multi-threaded
+    CPU kernel). On CUDA, where the strict mode needs extra cuBLAS settings, it only warns."""
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
 
 
 class TimedUser:
@@ -180,9 +136,11 @@ class RunState:
 
 
 class TrainingRun:
-    """The shared machinery of one training run (see the module docstring)."""
+    """The shared machinery of one training run (see the module docstring). `args` is the method's arguments;
+    the run reads the fields every method declares: catalog, user, seed, device, threads, epochs, batch_size,
+    max_turns, eval_dialogs, run_dir, resume, max_batches, progress."""
 
-    def __init__(self, args: TrainArgs, method: str, copies: int = 1):
+    def __init__(self, args: Any, method: str, copies: int = 1):
         if args.threads:
             torch.set_num_threads(args.threads)
         self.args, self.method = args, method
@@ -206,6 +164,12 @@ class TrainingRun:
         self.state = RunState()
         self._eval_env: ShoeRetrievalVectorEnv | None = None
         self._writer: SummaryWriter | None = None
+        # The epoch in progress: set by remaining_epochs and batches, read by log_step and end_epoch.
+        self._bar: tqdm | None = None
+        self._per_epoch = 0
+        self._epoch, self._epoch_start, self._batches = -1, 0.0, 0
+        self._step, self._step_start = 0, 0.0
+        self._sums: dict[str, float] = defaultdict(float)
 
     # ---- dialogs ------------------------------------------------------------------------------
     def epoch_rng(self, epoch: int, *stream: str) -> np.random.Generator:
@@ -217,7 +181,7 @@ class TrainingRun:
         gen.manual_seed(seed_from(self.epoch_rng(epoch, "torch")))
         return gen
 
-    def batches(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    def dialogs(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """The epoch's dialogs: (targets, first images, env seed) per batch; every train item a target once
         (the last partial batch dropped), in a seeded order, with seeded first images."""
         rng = self.epoch_rng(epoch, "dialogs")
@@ -230,6 +194,17 @@ class TrainingRun:
         seeds = rng.integers(0, 2**31 - 1, size=count)
         b = self.batch_size
         return [(order[i * b:(i + 1) * b], firsts[i * b:(i + 1) * b], int(seeds[i])) for i in range(count)]
+
+    def batches(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """The epoch's dialogs (`dialogs`), one batch at a time, each timed: the stopwatch restarts as a batch is
+        handed out, and `log_step` reads it."""
+        batches = self.dialogs(epoch)
+        self._batches = len(batches)
+        for i, batch in enumerate(batches):
+            self._step = epoch * self._per_epoch + i + 1
+            self.watch.reset()
+            self._step_start = time.perf_counter()
+            yield batch
 
     def reset(self, targets: np.ndarray, firsts: np.ndarray, seed: int) -> tuple[dict, dict]:
         """Start the batch's dialogs (`copies` times over, e.g. twice for SCST's sampled and greedy runs)."""
@@ -332,62 +307,53 @@ class TrainingRun:
         for key, value in values.items():
             self.writer.add_scalar(key, value, step)
 
-    def epochs(self, agent: DialogManagerAgent, optimizer: torch.optim.Optimizer,
-               iteration: Any) -> DialogManagerAgent:
-        """Run the remaining epochs: `iteration(epoch, batch_index, batch, generator) -> {name: value}` does one
-        gradient step; after each epoch evaluate, log, checkpoint. Returns the trained agent."""
-        # Two runs with the same arguments and thread count give the same weights: without the strict mode,
-        # two 2-thread policy-improvement runs on the tiny catalog differed by 3e-6 after two batches (a
-        # multi-threaded CPU kernel). On CUDA, where the strict mode needs extra cuBLAS settings, it only warns.
-        before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
-        torch.use_deterministic_algorithms(True, warn_only=self.device.type != "cpu")
-        try:
-            return self._epochs(agent, optimizer, iteration)
-        finally:
-            torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-
-    def _epochs(self, agent: DialogManagerAgent, optimizer: torch.optim.Optimizer,
-                iteration: Any) -> DialogManagerAgent:
-        args = self.args
+    def remaining_epochs(self, agent: DialogManagerAgent) -> Iterator[int]:
+        """The epochs left to train (all, or those after the resumed checkpoint's), with a progress bar over their
+        batches; a new run first evaluates and logs the agent it starts from. An epoch's training time runs
+        from here to `end_epoch`."""
         first = self.state.epoch + 1
-        per_epoch = len(self.batches(first)) if first < args.epochs else 0
-        bar = tqdm(total=(args.epochs - first) * per_epoch, desc=self.method, unit="batch",
-                   disable=not args.progress)
-        if first == 0 and args.eval_dialogs:
-            self._log_eval(agent, 0, per_epoch, bar)
-        for epoch in range(first, args.epochs):
-            gen = self.torch_generator(epoch)
-            sums: dict[str, float] = defaultdict(float)
-            batches = self.batches(epoch)
-            t0 = time.perf_counter()
-            for i, batch in enumerate(batches):
-                self.watch.reset()
-                t_iter = time.perf_counter()
-                values = iteration(epoch, i, batch, gen)
-                parts = self.watch.reset()
-                values["time/iteration_s"] = time.perf_counter() - t_iter
-                values.update({f"time/{k}_s": v for k, v in parts.items()})
-                step = epoch * per_epoch + i + 1
-                self.log(step, {(k if "/" in k else f"losses/{k}"): v for k, v in values.items()})
-                for k, v in values.items():
-                    sums[k] += v
-                bar.update(1)
-                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in list(values.items())[:3]})
-            self.state.train_seconds += time.perf_counter() - t0
-            self.state.epoch = epoch
-            entry = {"epoch": epoch, **{k: v / len(batches) for k, v in sums.items()},
-                     "train_seconds": round(self.state.train_seconds, 1)}
-            entry.update(self._log_eval(agent, epoch + 1, per_epoch, bar))
-            self.state.history.append(entry)
-            self.save(agent, optimizer)
-        bar.close()
+        self._per_epoch = len(self.dialogs(first)) if first < self.args.epochs else 0
+        self._bar = tqdm(total=(self.args.epochs - first) * self._per_epoch, desc=self.method, unit="batch",
+                         disable=not self.args.progress)
+        if first == 0 and self.args.eval_dialogs:
+            self._log_eval(agent, 0)
+        for epoch in range(first, self.args.epochs):
+            self._epoch, self._epoch_start = epoch, time.perf_counter()
+            self._sums = defaultdict(float)
+            yield epoch
+
+    def log_step(self, values: dict[str, float]) -> None:
+        """Log a gradient step's values (a name without a "/" goes under `losses/`) with its time and the
+        stopwatch's sections (`time/`), add them to the epoch's means, and advance the progress bar."""
+        parts = self.watch.reset()
+        values = {**values, "time/iteration_s": time.perf_counter() - self._step_start,
+                  **{f"time/{k}_s": v for k, v in parts.items()}}
+        self.log(self._step, {(k if "/" in k else f"losses/{k}"): v for k, v in values.items()})
+        for k, v in values.items():
+            self._sums[k] += v
+        self._bar.update(1)
+        self._bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in list(values.items())[:3]})
+
+    def end_epoch(self, agent: DialogManagerAgent, optimizer: torch.optim.Optimizer) -> None:
+        """After the epoch's last step: add its means and its evaluation to the history, log, checkpoint."""
+        self.state.train_seconds += time.perf_counter() - self._epoch_start
+        self.state.epoch = self._epoch
+        entry = {"epoch": self._epoch, **{k: v / self._batches for k, v in self._sums.items()},
+                 "train_seconds": round(self.state.train_seconds, 1)}
+        entry.update(self._log_eval(agent, self._epoch + 1))
+        self.state.history.append(entry)
+        self.save(agent, optimizer)
+
+    def finish(self) -> None:
+        """Close the progress bar and flush the TensorBoard logs."""
+        if self._bar is not None:
+            self._bar.close()
         if self._writer is not None:
             self._writer.flush()
-        return agent
 
-    def _log_eval(self, agent: DialogManagerAgent, epochs_done: int, per_epoch: int, bar: tqdm) -> dict[str, float]:
+    def _log_eval(self, agent: DialogManagerAgent, epochs_done: int) -> dict[str, float]:
         scores = self.evaluate(agent)
-        step = epochs_done * per_epoch
+        step = epochs_done * self._per_epoch
         self.log(step, {f"eval/{k if k.startswith(('hits', 'recall')) else 'rank_percentile_' + k}": v
                         for k, v in scores.items()})
         self.log(step, {"charts/train_minutes": self.state.train_seconds / 60})
@@ -409,14 +375,6 @@ def _adam(agent: DialogManagerAgent, lr: float, selection_lr: float | None) -> t
     ids = {id(p) for p in own}
     rest = [p for p in agent.model.parameters() if id(p) not in ids]
     return torch.optim.Adam([{"params": rest}, {"params": own, "lr": selection_lr or lr}], lr=lr)
-
-
-def frozen_copy(agent: DialogManagerAgent) -> torch.nn.Module:
-    """A copy of the agent's network for rollouts: eval mode, no gradients."""
-    model = copy.deepcopy(agent.model).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
 
 
 def _resumable(args: dict[str, Any]) -> dict[str, Any]:

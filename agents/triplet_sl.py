@@ -18,23 +18,52 @@ improvement start.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from agents.dialog_manager import DialogManagerAgent
-from agents.training import TrainArgs, TrainingRun, command_line
+from agents.dialog_manager import DialogManagerAgent, anchor_loss
+from agents.training import TrainingRun, command_line, deterministic_algorithms
 
 METHOD = "triplet_sl"
 
 
 @dataclass(frozen=True)
-class TripletSLArgs(TrainArgs):
+class TripletSLArgs:
     """Triplet-loss supervised learning (the paper's SL; Adam 1e-3, batch 128, 5-turn dialogs)."""
 
+    catalog: str = "full"
+    """Catalog name: "full" (the protocol's SynthShoes) or "tiny" (64 items, for smoke runs)."""
+    user: str = "captioner"
+    """Simulated user to train with (a name in simulators.registry.USER_NAMES)."""
+    seed: int = 0
+    """Seed of initialisation, dialogs, sampling and the users' generators."""
+    device: str = "cpu"
+    """"cpu", "cuda" or "auto"."""
+    threads: int = 0
+    """torch CPU threads (0: torch's default)."""
     epochs: int = 16
     """Passes over the train split's targets (16: with hard negatives Hits@10 still rose from epoch 8 to 16)."""
+    batch_size: int = 128
+    """Dialogs per gradient step."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    max_turns: int = 5
+    """Turns of a training dialog."""
+    eval_dialogs: int = 512
+    """Protocol dialogs of the test split (a fixed subset) evaluated after every epoch (0: none)."""
+    run_dir: str = ""
+    """Folder of the run (default runs/<method>-<user>-s<seed>)."""
+    resume: bool = False
+    """Continue an interrupted run from its last checkpoint."""
+    hard_negatives: int = 16
+    """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
+    term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
+    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: README)."""
+    max_batches: int = 0
+    """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
+    progress: bool = True
+    """Show a progress bar."""
     margin: float = 0.1
     """Triplet margin, in the model's unit of distance (the RMS norm of the catalog's vectors)."""
     top_k: int = 4
@@ -48,71 +77,48 @@ class TripletSLArgs(TrainArgs):
         return train(self, agent)
 
 
-def triplet_loss(state: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, scale: torch.Tensor,
-                 margin: float) -> torch.Tensor:
-    """(B,) max(0, margin + |s - positive| - |s - negative|), distances divided by `scale`."""
-    d_pos = torch.linalg.vector_norm((state - positive) / scale, dim=1)
-    d_neg = torch.linalg.vector_norm((state - negative) / scale, dim=1)
-    return torch.relu(margin + d_pos - d_neg)
-
-
-def anchor_loss(agent: DialogManagerAgent, state: torch.Tensor, targets: torch.Tensor, features: torch.Tensor,
-                margin: float, hard_negatives: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """((B,) the SL triplet loss of s_t, (B,) its random negatives): against a random train image and, with
-    `hard_negatives` = M > 0, also against one drawn from the M nearest images to s_t other than the target
-    (a top-of-ranking objective: it pays for every near miss that outranks the target)."""
-    b, scale = len(state), agent.model.feature_scale
-    negatives = torch.randint(0, len(features), (b,), generator=gen, device=state.device)
-    loss = triplet_loss(state, features[targets], features[negatives], scale, margin)
-    if hard_negatives:
-        pool = agent.topk_candidates(state, targets[:, None], k=hard_negatives)  # (B, M) nearest non-targets
-        pick = torch.randint(0, pool.shape[1], (b, 1), generator=gen, device=state.device)
-        loss = loss + triplet_loss(state, features[targets], features[pool.gather(1, pick)[:, 0]], scale, margin)
-    return loss, negatives
-
-
 def train(args: TripletSLArgs, agent: DialogManagerAgent | None = None) -> DialogManagerAgent:
     run = TrainingRun(args, METHOD)
     agent, optimizer = run.start(agent, init=args.init, lr=args.lr, top_k=args.top_k)
-    model, device, watch = agent.model, run.device, run.watch
-    features = run.features
-
-    def iteration(epoch: int, index: int, batch: tuple[np.ndarray, np.ndarray, int],
-                  gen: torch.Generator) -> dict[str, Any]:
-        targets, firsts, seed = batch
-        model.train()
-        with watch("env"):
-            obs, info = run.reset(targets, firsts, seed)
-        b = len(targets)
-        target_t = torch.as_tensor(info["target"], device=device)
-        hidden = model.initial_hidden(b, device)
-        shown = torch.as_tensor(obs["candidate"], device=device)[:, None]  # (B, 1) images shown so far
-        alive = torch.ones(b, dtype=torch.bool, device=device)
-        total, percentile = torch.zeros((), device=device), np.zeros(b)
-        for _ in range(args.max_turns):
-            with watch("network"):
-                image = torch.as_tensor(obs["candidate_features"], device=device)
-                tokens = torch.as_tensor(obs["feedback"], device=device)
-                state, hidden = model.step(image, tokens, hidden)  # (B, D)
-                loss, _ = anchor_loss(agent, state, target_t, features, args.margin, args.hard_negatives, gen)
-                total = total + (loss * alive).sum() / b
-                candidates = agent.topk_candidates(state, shown)
-                chosen, _ = agent.sample_candidates(state, candidates, generator=gen)
-            with watch("env"):
-                obs, reward, terminated, truncated, info = run.env.step(
-                    {"query": state.detach().cpu().numpy(), "candidate": chosen.cpu().numpy()})
-            percentile += np.where(alive.cpu().numpy(), reward, 1.0)
-            alive = alive & ~torch.as_tensor(terminated, device=device)
-            shown = torch.cat([shown, chosen[:, None]], dim=1)
-        with watch("network"):
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            optimizer.step()
-        return {"triplet": float(total.detach()) / args.max_turns, "charts/train_rank_percentile":
-                float(percentile.mean() / args.max_turns)}
-
-    return run.epochs(agent, optimizer, iteration)
+    model, device, watch, features = agent.model, run.device, run.watch, run.features
+    with deterministic_algorithms(device):
+        for epoch in run.remaining_epochs(agent):
+            gen = run.torch_generator(epoch)  # candidate sampling and negatives
+            for targets, firsts, seed in run.batches(epoch):
+                model.train()
+                with watch("env"):
+                    obs, info = run.reset(targets, firsts, seed)
+                b = len(targets)
+                target_t = torch.as_tensor(info["target"], device=device)
+                hidden = model.initial_hidden(b, device)
+                shown = torch.as_tensor(obs["candidate"], device=device)[:, None]  # (B, 1) images shown so far
+                alive = torch.ones(b, dtype=torch.bool, device=device)
+                total, percentile = torch.zeros((), device=device), np.zeros(b)
+                for _ in range(args.max_turns):
+                    with watch("network"):
+                        image = torch.as_tensor(obs["candidate_features"], device=device)
+                        tokens = torch.as_tensor(obs["feedback"], device=device)
+                        state, hidden = model.step(image, tokens, hidden)  # (B, D)
+                        loss, _ = anchor_loss(agent, state, target_t, features, args.margin, args.hard_negatives, gen)
+                        total = total + (loss * alive).sum() / b
+                        candidates = agent.topk_candidates(state, shown)
+                        chosen, _ = agent.sample_candidates(state, candidates, generator=gen)
+                    with watch("env"):
+                        obs, reward, terminated, truncated, info = run.env.step(
+                            {"query": state.detach().cpu().numpy(), "candidate": chosen.cpu().numpy()})
+                    percentile += np.where(alive.cpu().numpy(), reward, 1.0)
+                    alive = alive & ~torch.as_tensor(terminated, device=device)
+                    shown = torch.cat([shown, chosen[:, None]], dim=1)
+                with watch("network"):
+                    optimizer.zero_grad(set_to_none=True)
+                    total.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+                    optimizer.step()
+                run.log_step({"triplet": float(total.detach()) / args.max_turns,
+                              "charts/train_rank_percentile": float(percentile.mean() / args.max_turns)})
+            run.end_epoch(agent, optimizer)
+    run.finish()
+    return agent
 
 
 def main(argv: list[str] | None = None) -> DialogManagerAgent:
