@@ -14,8 +14,8 @@ default) the other top-K candidates (softmax over negative squared distances at 
 plus an anchor that keeps s_t a good query, and the dialog continues with the best candidate.
 
 The paper's anchor is the squared distance of s_t to the target's vector (`--anchor squared`). On
-SynthShoes it pulls s_t toward the mean of the plausible targets and the ranking collapses (README,
-"Policy improvement: what was tried"), so the default anchor is the SL triplet loss, which keeps the
+SynthShoes it pulls s_t toward the mean of the plausible targets and the ranking collapses (docs/agents.md,
+"What was tried"), so the default anchor is the SL triplet loss, which keeps the
 geometry the SL manager learned.
 
 By default (`--selection-head`) the cross-entropy trains a selection head, the point the manager
@@ -76,7 +76,7 @@ class PolicyImprovementArgs:
     hard_negatives: int = 16
     """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
     term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
-    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: README)."""
+    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: docs/results/headroom.md)."""
     max_batches: int = 0
     """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
     progress: bool = True
@@ -111,7 +111,7 @@ class PolicyImprovementArgs:
     anchor: str = "triplet"
     """What keeps s_t a good query while the choice of candidate is improved: "squared" (the paper's squared
     distance of s_t to the target's vector) or "triplet" (the SL triplet loss against a random image; the
-    default, because on SynthShoes the squared distance pulls s_t to the mean of the targets: see the README)."""
+    default, because on SynthShoes the squared distance pulls s_t to the mean of the targets: docs/agents.md)."""
     distance_weight: float = 1.0
     """Weight of the anchor term."""
     margin: float = 0.1

@@ -69,7 +69,7 @@ class SCSTArgs:
     hard_negatives: int = 16
     """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
     term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
-    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: README)."""
+    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: docs/results/headroom.md)."""
     max_batches: int = 0
     """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
     progress: bool = True
@@ -98,7 +98,8 @@ class SCSTArgs:
     """Softmax temperature of the candidate generator over negative distances (model units) while sampling."""
     anchor: str = "triplet"
     """What keeps s_t a good query while the policy gradient moves it: "triplet", the SL loss of the sampled
-    dialogs' states (with `hard_negatives` as SL had them), or "none" (the paper's SCST, which drifts: README)."""
+    dialogs' states (with `hard_negatives` as SL had them), or "none" (the paper's SCST, which drifts:
+    docs/results/headroom.md)."""
     anchor_weight: float = 1.0
     """Weight of the anchor term."""
     margin: float = 0.1

@@ -59,7 +59,7 @@ class TripletSLArgs:
     hard_negatives: int = 16
     """Hard-negative pool M of the triplet loss (SL's loss, the fine-tuning methods' anchor): each turn adds a
     term against an image drawn from the M nearest to s_t other than the target (0: random negatives only,
-    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: README)."""
+    the paper's; 16, the default, nearly doubled SL's Hits@10 at turn 5: docs/results/headroom.md)."""
     max_batches: int = 0
     """Stop each epoch after this many batches (0: the whole split; for smoke runs and tests)."""
     progress: bool = True
