@@ -331,17 +331,20 @@ class DialogManagerAgent(Agent):
         logits = self.choice_logits(state, hidden, candidates, shown)  # (B, K)
         return candidates.gather(1, logits.argmax(dim=1, keepdim=True))[:, 0]
 
-    def with_selection_head(self, candidate_scorer: int = 0) -> DialogManagerAgent:
+    def with_selection_head(self, candidate_scorer: int = 0, seed: int = 0) -> DialogManagerAgent:
         """A copy of this manager that chooses the image to show: with a selection head that starts as the query
         head, or (`candidate_scorer` > 0) with a candidate scorer of that width that starts at zero; either way
-        it first shows what this manager shows, the nearest unseen image."""
+        it first shows what this manager shows, the nearest unseen image. The new layers' weights are seeded by
+        `seed` (not torch's global generator)."""
         if self.config.chooses:
             return self
         change = {"candidate_scorer": candidate_scorer} if candidate_scorer else {"selection_head": True}
         config = DialogManagerConfig(**{**asdict(self.config), **change})
-        agent = DialogManagerAgent(config, self.catalog, self.vocabulary, split=self.split, device=self.device,
-                                   feature_scale=float(self.model.feature_scale), index_backend=self.index_backend,
-                                   meta=self.meta)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            agent = DialogManagerAgent(config, self.catalog, self.vocabulary, split=self.split, device=self.device,
+                                       feature_scale=float(self.model.feature_scale),
+                                       index_backend=self.index_backend, meta=self.meta)
         agent.model.load_state_dict(self.model.state_dict(), strict=False)
         if agent.model.selection is not None:
             agent.model.selection.load_state_dict(self.model.tracker.head.state_dict())

@@ -253,7 +253,8 @@ class TrainingRun:
                                                   seed=seed_from(make_rng(self.args.seed, self.method, "init")),
                                                   **create)
             if selection_head or candidate_scorer:
-                agent = agent.with_selection_head(candidate_scorer)
+                agent = agent.with_selection_head(
+                    candidate_scorer, seed=seed_from(make_rng(self.args.seed, self.method, "selection")))
             optimizer = _adam(agent, lr, selection_lr)
         return agent, optimizer
 

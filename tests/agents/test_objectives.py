@@ -143,3 +143,15 @@ def test_policy_gradient_cannot_move_the_query_through_the_selection_head(sl_run
     paper = SCSTArgs(**{**COMMON, "eval_dialogs": 0}, epochs=1, lr=1e-2, anchor="none", selection_head=False,
                      init=init, run_dir=str(tmp_path / "scst-paper")).train()
     assert not torch.equal(paper.model.state_dict()["tracker.head.weight"], start["tracker.head.weight"])
+
+
+def test_candidate_scorer_weights_come_from_its_seed_not_torchs_global_generator(sl_run):
+    agent, _ = sl_run
+
+    def scorer_weights(global_seed: int, seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(global_seed)
+        return [p.detach().clone() for p in agent.with_selection_head(8, seed=seed).model.scorer.parameters()]
+
+    first, again, other = scorer_weights(1, 0), scorer_weights(2, 0), scorer_weights(1, 1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
