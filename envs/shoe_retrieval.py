@@ -1,8 +1,10 @@
 """ShoeRetrieval-v0: dialog-based interactive image retrieval (Guo et al., NeurIPS 2018) as a Gymnasium env.
 
-The env and its native vector version share one turn loop, `DialogBatch`, which runs B dialogs at
-once: one batched ranking and one batched user call per step. The single env is that loop with
-B = 1, so the two give the same trajectories for the same seeds.
+The env and its native vector version share one turn loop, the private `envs._batch.DialogBatch`,
+which runs B dialogs at once: one batched ranking and one batched user call per step. The single
+env is that loop with B = 1, so the two give the same trajectories for the same seeds. Callers read
+the env through its documented properties (`max_turns`, `n_items`, `features`, `ranker`, ...), never
+the loop itself.
 """
 
 from __future__ import annotations
@@ -19,15 +21,14 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.ranking import Ranker, rank_percentile, resolve_device
+from envs._batch import MAX_TOKENS, DialogBatch, copy_generator
+from envs.ranking import Ranker, resolve_device
 from simulators import registry
 from simulators.catalog.catalog import Catalog, CatalogConfig
 from simulators.language.vocab import Vocabulary
 from simulators.users import User
 
 ACTION_TYPES = ("query", "candidate", "query_and_candidate")
-MAX_TOKENS = 16
-RESET_OPTIONS = ("target", "first_candidate")
 
 
 @dataclass(frozen=True)
@@ -48,246 +49,6 @@ class WhatIf:
     """(K,) whether showing the image would end the dialog (it is the target)."""
 
 
-class DialogBatch:
-    """B dialogs over one catalog split, advanced together: the turn loop of env and vector env."""
-
-    def __init__(self, catalog: Catalog, split: str, user: User, vocabulary: Vocabulary, action_type: str,
-                 max_turns: int, device: torch.device, num_dialogs: int, privileged: bool):
-        self.catalog = catalog
-        self.item_ids = catalog.split_ids(split)  # position in split -> catalog index
-        self.n = len(self.item_ids)
-        if self.n < 2:
-            raise ValueError(f"the {split!r} split needs at least 2 items, it has {self.n}")
-        self.features = np.ascontiguousarray(catalog.features[self.item_ids], dtype=np.float32)
-        self.dim = self.features.shape[1]
-        self.ranker = Ranker(self.features, device)
-        self.user, self.vocabulary = user, vocabulary
-        self.action_type, self.max_turns, self.privileged = action_type, max_turns, privileged
-        self.query_bound = float(np.ceil(np.abs(self.features).max() * 2.0)) if self.n else 1.0
-        self._allocate(num_dialogs)
-
-    def _allocate(self, b: int) -> None:
-        """Per-dialog state for `b` dialogs (everything else is shared with forks)."""
-        self.target = np.zeros(b, dtype=np.int64)
-        self.candidate = np.zeros(b, dtype=np.int64)
-        self.turn = np.zeros(b, dtype=np.int64)
-        self.rank = np.zeros(b, dtype=np.int64)
-        self.percentile = np.zeros(b, dtype=np.float32)
-        self.tokens = np.zeros((b, MAX_TOKENS), dtype=np.int64)
-        self.text: list[str] = [""] * b
-        self.shown = torch.zeros((b, self.n), dtype=torch.bool, device=self.ranker.device)
-        # The same set as indices, padded with each row's first image: cheap to exclude from the argmin.
-        self.shown_idx = torch.zeros((b, 8), dtype=torch.long, device=self.ranker.device)
-        self.n_shown = np.zeros(b, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.target)
-
-    # ---- validation (never mutates state) -----------------------------------------------------
-    def check_options(self, options: dict | None) -> tuple[int | None, int | None]:
-        options = options or {}
-        if not isinstance(options, dict):
-            raise ValueError(f"options must be a dict, got {type(options).__name__}")
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; known options are {list(RESET_OPTIONS)}")
-        target = self._check_index(options.get("target"), "options['target']")
-        first = self._check_index(options.get("first_candidate"), "options['first_candidate']")
-        if target is not None and first is not None and target == first:
-            raise ValueError("options['first_candidate'] must differ from options['target']")
-        return target, first
-
-    def _check_index(self, value: Any, what: str) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            if isinstance(value, np.ndarray) and value.shape == () and np.issubdtype(value.dtype, np.integer):
-                value = int(value)
-            else:
-                raise ValueError(f"{what} must be an integer item index, got {value!r}")
-        if not 0 <= int(value) < self.n:
-            raise ValueError(f"{what}={int(value)} is out of range: the split has items 0..{self.n - 1}")
-        return int(value)
-
-    def _check_query(self, value: Any, what: str, rows: int | None) -> np.ndarray:
-        try:
-            q = np.asarray(value, dtype=np.float32)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{what} must be a float vector of length {self.dim}: {err}") from None
-        expected = (self.dim,) if rows is None else (rows, self.dim)
-        if q.shape != expected:
-            raise ValueError(f"{what} has shape {q.shape}, expected {expected}")
-        if not np.isfinite(q).all():
-            raise ValueError(f"{what} contains NaN or infinite values")
-        return q
-
-    def parse_actions(self, actions: Any, batched: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """(queries (B, D), chosen positions (B,) or None for pure query actions); ValueError if invalid."""
-        b = len(self.target) if batched else None
-        if self.action_type == "query":
-            return self._check_query(actions, "query action", b).reshape(-1, self.dim), None
-        if self.action_type == "candidate":
-            chosen = self._check_indices(actions, "candidate action", b)
-            return self.features[chosen], chosen
-        if not isinstance(actions, dict) or set(actions) != {"query", "candidate"}:
-            raise ValueError("a query_and_candidate action must be a dict with exactly the keys 'query' and "
-                             f"'candidate', got {actions!r:.200}")
-        queries = self._check_query(actions["query"], "action['query']", b).reshape(-1, self.dim)
-        return queries, self._check_indices(actions["candidate"], "action['candidate']", b)
-
-    def _check_indices(self, value: Any, what: str, rows: int | None) -> np.ndarray:
-        if rows is None:
-            return np.array([self._check_index(_scalar(value, what), what)], dtype=np.int64)
-        arr = np.asarray(value)
-        if arr.shape != (rows,) or not (np.issubdtype(arr.dtype, np.integer)):
-            raise ValueError(f"{what} must be an integer array of shape ({rows},), got {arr.dtype} {arr.shape}")
-        bad = (arr < 0) | (arr >= self.n)
-        if bad.any():
-            raise ValueError(f"{what} has out-of-range index {int(arr[bad][0])}: the split has items 0..{self.n - 1}")
-        return arr.astype(np.int64)
-
-    # ---- the turn loop ------------------------------------------------------------------------
-    def advance(self, rngs: Sequence[np.random.Generator], reset_rows: np.ndarray,
-                reset_options: Sequence[tuple[int | None, int | None]], queries: np.ndarray | None,
-                chosen: np.ndarray | None,
-                frozen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reset the rows in `reset_rows`, step the others with (queries, chosen); one ranking, one user call.
-
-        `queries` and `chosen` hold one row per stepped row. Rows in `frozen` (forks' finished
-        branches) neither reset nor step and keep their state. Returns (reward, terminated,
-        truncated), each (B,); reset and frozen rows get 0, False, False.
-        """
-        b = len(self.target)
-        frozen = np.zeros(b, dtype=bool) if frozen is None else frozen
-        changed = ~frozen
-        compares = getattr(self.user, "compares_with_previous", False)
-        previous = self.candidate.copy() if compares else None  # what each row showed before this turn
-        step_rows = np.flatnonzero(changed & ~reset_rows)
-        all_queries = np.empty((b, self.dim), dtype=np.float32)
-        for row, (target, first) in zip(np.flatnonzero(reset_rows), reset_options, strict=True):
-            rng = rngs[row]
-            target = int(rng.integers(self.n)) if target is None else target
-            if first is None:
-                first = int((target + 1 + rng.integers(self.n - 1)) % self.n)
-            self.target[row], self.candidate[row], self.turn[row] = target, first, 0
-            self.shown[row] = False
-            self.shown[row, first] = True
-            self.shown_idx[row] = first
-            self.n_shown[row] = 1
-            all_queries[row] = self.features[first]
-        if len(step_rows):
-            all_queries[step_rows] = queries
-        rows = np.flatnonzero(changed)
-        every = len(rows) == b
-        scores = self.ranker.scores(all_queries if every else all_queries[rows])  # (R, N): distances + const
-        ranks = self.ranker.ranks_from(scores, self.target[rows])
-        if len(step_rows):
-            if chosen is None:
-                stepping = np.isin(rows, step_rows, assume_unique=True)
-                rows_scores = scores if stepping.all() else scores[torch.as_tensor(np.flatnonzero(stepping))]
-                shown_idx = self.shown_idx if len(step_rows) == b else self.shown_idx[step_rows]
-                chosen = self.ranker.nearest_from(rows_scores, shown_idx)[:, 0]
-            self._mark_shown(step_rows, chosen)
-            self.candidate[step_rows] = chosen
-            self.turn[step_rows] += 1
-        self.rank[rows], self.percentile[rows] = ranks, rank_percentile(ranks, self.n)
-        context = {}
-        if previous is not None:
-            previous[reset_rows] = -1
-            context["previous_ids"] = np.where(previous[rows] >= 0, self.item_ids[previous[rows]], -1)
-        texts = self.user.describe(self.item_ids[self.target[rows]], self.item_ids[self.candidate[rows]],
-                                   rngs=list(rngs) if every else [rngs[r] for r in rows], **context)
-        if every:
-            self.text = list(texts)
-        else:
-            for r, text in zip(rows, texts, strict=True):
-                self.text[r] = text
-        self.tokens[rows] = self.vocabulary.encode(texts, max_len=MAX_TOKENS)
-        stepped = changed & ~reset_rows
-        terminated = stepped & (self.candidate == self.target)
-        truncated = stepped & ~terminated & (self.turn >= self.max_turns)
-        reward = np.where(stepped, self.percentile, 0.0).astype(np.float32)
-        return reward, terminated, truncated
-
-    def _mark_shown(self, rows: np.ndarray, chosen: np.ndarray) -> None:
-        if self.n_shown[rows].max() >= self.shown_idx.shape[1]:
-            pad = self.shown_idx[:, :1].expand(-1, self.shown_idx.shape[1])  # grow by doubling
-            self.shown_idx = torch.cat([self.shown_idx, pad], dim=1)
-        dev = self.ranker.device
-        rows_t, chosen_t = torch.as_tensor(rows, device=dev), torch.as_tensor(chosen, device=dev)
-        self.shown[rows_t, chosen_t] = True
-        self.shown_idx[rows_t, torch.as_tensor(self.n_shown[rows], device=dev)] = chosen_t
-        self.n_shown[rows] += 1
-
-    def fork(self, rows: np.ndarray, rngs: Sequence[np.random.Generator], candidates: Any,
-             queries: Any = None) -> DialogBranches:
-        """K branches of each dialog in `rows`, branch (i, k) starting by showing candidates[i, k].
-
-        The branches copy the dialogs' state and generators and share everything else (catalog,
-        ranker, user, vocabulary); the dialogs themselves are not changed. See `DialogBranches`.
-        """
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        cands = np.asarray(candidates)
-        if cands.ndim != 2 or len(cands) != len(rows):
-            raise ValueError(f"candidates must have shape ({len(rows)}, K), got {cands.shape}")
-        k = cands.shape[1]
-        flat = self._check_indices(cands.reshape(-1), "candidates", cands.size)
-        if queries is not None:
-            queries = self._check_query(np.asarray(queries, dtype=np.float32).reshape(-1, self.dim), "queries",
-                                        cands.size)
-        if np.any(self.turn[rows] >= self.max_turns):
-            raise ValueError("cannot fork a dialog that has already taken max_turns turns")
-        if np.any((self.turn[rows] > 0) & (self.candidate[rows] == self.target[rows])):
-            raise ValueError("cannot fork a dialog that has ended (its target was shown)")
-        branch = object.__new__(DialogBatch)
-        branch.__dict__.update({key: value for key, value in self.__dict__.items()
-                                if key in ("catalog", "item_ids", "n", "features", "dim", "ranker", "user",
-                                           "vocabulary", "action_type", "max_turns", "privileged", "query_bound")})
-        parent = np.repeat(rows, k)  # (B*K,) the dialog each branch comes from
-        parent_t = torch.as_tensor(parent, device=self.ranker.device)
-        for key in ("target", "candidate", "turn", "rank", "percentile", "tokens", "n_shown"):
-            setattr(branch, key, getattr(self, key)[parent].copy())
-        branch.text = [self.text[i] for i in parent]
-        branch.shown = self.shown[parent_t]  # advanced indexing copies
-        branch.shown_idx = self.shown_idx[parent_t]
-        branch_rngs = [_copy_generator(rngs[i]) for i in parent]
-        return DialogBranches(branch, branch_rngs, parent, flat, queries)
-
-    def what_if(self, row: int, rng: np.random.Generator, candidates: Any, queries: Any = None) -> WhatIf:
-        """Outcomes of showing each of `candidates` next, from row `row`'s state, without changing it."""
-        cands = np.atleast_1d(np.asarray(candidates))
-        if queries is not None:
-            queries = np.asarray(queries, dtype=np.float32)
-            if queries.shape != (len(cands), self.dim):
-                raise ValueError(f"queries has shape {queries.shape}, expected {(len(cands), self.dim)}")
-        branches = self.fork(np.array([row]), [rng], cands.reshape(1, -1), queries)
-        core = branches.core
-        return WhatIf(branches.first_candidates, list(core.text), core.tokens.copy(), core.rank.copy(),
-                      core.percentile.copy(), branches.terminated.copy())
-
-    def observation(self, rows: slice | np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            "candidate": self.candidate[rows].copy(),
-            "candidate_features": self.features[self.candidate[rows]].copy(),
-            "feedback": self.tokens[rows].copy(),
-            "turn": np.minimum(self.turn[rows], self.max_turns).copy(),
-        }
-
-    def info(self, rows: slice | np.ndarray) -> dict[str, Any]:
-        shown = self.shown[rows].cpu().numpy().copy()
-        out: dict[str, Any] = {
-            "feedback_text": np.array(self.text, dtype=object)[rows],
-            "rank": self.rank[rows].copy(),
-            "rank_percentile": self.percentile[rows].copy(),
-            "candidate_id": self.item_ids[self.candidate[rows]],
-            "shown": shown,
-        }
-        if self.privileged:
-            out["target"] = self.target[rows].copy()
-            out["target_features"] = self.features[self.target[rows]].copy()
-        return out
-
-
 class DialogBranches:
     """B x K hypothetical continuations of B dialogs, stepped together by the env's own turn loop.
 
@@ -302,15 +63,23 @@ class DialogBranches:
     Arrays are indexed by branch j = i * K + k (dialog i, candidate k).
     """
 
-    def __init__(self, core: DialogBatch, rngs: list[np.random.Generator], parent: np.ndarray,
-                 first_candidates: np.ndarray, first_queries: np.ndarray | None):
-        self.core, self.rngs, self.parent = core, rngs, parent
-        self.first_candidates = first_candidates
-        n = len(parent)
+    def __init__(self, batch: DialogBatch, rows: np.ndarray, rngs: Sequence[np.random.Generator], candidates: Any,
+                 queries: Any = None):
+        """Branches of the dialogs `rows` of `batch` (whose generators are `rngs`); `batch` is not changed."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        cands, first_queries = batch.check_fork(rows, candidates, queries)  # (B, K), (B*K, D) or None
+        self.parent = np.repeat(rows, cands.shape[1])
+        """(B*K,) the dialog (row of the env) each branch continues."""
+        self.first_candidates = cands.reshape(-1)
+        """(B*K,) the image each branch showed first."""
+        self._batch = batch.copy_rows(self.parent)
+        self.rngs = [copy_generator(rngs[i]) for i in self.parent]
+        """(B*K,) each branch's user generator: a copy of its dialog's."""
+        n = len(self.parent)
         self.terminated = np.zeros(n, dtype=bool)
         self.truncated = np.zeros(n, dtype=bool)
-        queries = core.features[first_candidates] if first_queries is None else first_queries
-        self.reward = self._advance(queries, first_candidates)
+        first = self._batch.features[self.first_candidates] if first_queries is None else first_queries
+        self.reward = self._advance(first, self.first_candidates)
         """(B*K,) reward of the first (forking) step."""
 
     def __len__(self) -> int:
@@ -324,30 +93,35 @@ class DialogBranches:
     @property
     def ranks(self) -> np.ndarray:
         """(B*K,) the target's rank under each branch's latest query (as it was when a finished branch ended)."""
-        return self.core.rank.copy()
+        return self._batch.rank.copy()
 
     @property
     def shown_indices(self) -> torch.Tensor:
         """(B*K, M) int64 images each branch has shown, on the env's device (a row may repeat an index)."""
-        return self.core.shown_idx[:, : int(self.core.n_shown.max())]
+        return self._batch.shown_indices()
 
     @property
     def n_items(self) -> int:
         """Images in the split the branches rank."""
-        return self.core.n
+        return self._batch.n
+
+    @property
+    def turns(self) -> np.ndarray:
+        """(B*K,) turns each branch's dialog has taken, the forking step included (frozen once it ends)."""
+        return self._batch.turn.copy()
 
     @property
     def turns_left(self) -> np.ndarray:
         """(B*K,) turns each branch has left before `max_turns`."""
-        return np.maximum(self.core.max_turns - self.core.turn, 0)
+        return np.maximum(self._batch.max_turns - self._batch.turn, 0)
 
     def _advance(self, queries: np.ndarray, chosen: np.ndarray | None) -> np.ndarray:
         done = self.done
         live = ~done
         queries = queries[live]
         chosen = None if chosen is None else chosen[live]
-        reward, terminated, truncated = self.core.advance(self.rngs, np.zeros(len(self), dtype=bool), [], queries,
-                                                          chosen, frozen=done)
+        reward, terminated, truncated = self._batch.advance(self.rngs, np.zeros(len(self), dtype=bool), [], queries,
+                                                            chosen, frozen=done)
         self.terminated |= terminated
         self.truncated |= truncated
         return reward
@@ -359,47 +133,36 @@ class DialogBranches:
         shown, else the nearest unseen image to each query (the env's "query" action). Candidates
         alone use their own vectors as queries. Returns (reward, terminated, truncated), (B*K,) each.
         """
-        core, n = self.core, len(self)
+        batch, n = self._batch, len(self)
         if queries is None and candidates is None:
             raise ValueError("step needs queries, candidates or both")
-        chosen = None if candidates is None else core._check_indices(candidates, "candidates", n)
-        q = core.features[chosen] if queries is None else core._check_query(queries, "queries", n)
+        chosen = None if candidates is None else batch.check_indices(candidates, "candidates", n)
+        q = batch.features[chosen] if queries is None else batch.check_query(queries, "queries", n)
         was_done = self.done.copy()
         reward = self._advance(q, chosen)
         return reward, self.terminated & ~was_done, self.truncated & ~was_done
 
     def observation(self) -> dict[str, np.ndarray]:
         """The branches' observations, as the vector env's."""
-        return self.core.observation(slice(None))
+        return self._batch.observation(slice(None))
 
     def info(self) -> dict[str, Any]:
         """The branches' info (rank, rank_percentile, feedback_text, ...), as the vector env's."""
-        return self.core.info(slice(None))
+        return self._batch.info(slice(None))
 
 
-class _OverwrittenSeed(np.random.bit_generator.ISeedSequence):
-    """A seed for a bit generator whose state is set right after: skips the OS entropy and hashing of a
-    fresh SeedSequence, which made copying generators most of the cost of a fork."""
+def _what_if(batch: DialogBatch, row: int, rng: np.random.Generator, candidates: Any, queries: Any) -> WhatIf:
+    """Outcomes of showing each of `candidates` next, from row `row`'s state, without changing it."""
+    cands = np.atleast_1d(np.asarray(candidates))
+    if queries is not None:
+        queries = np.asarray(queries, dtype=np.float32)
+        if queries.shape != (len(cands), batch.dim):
+            raise ValueError(f"queries has shape {queries.shape}, expected {(len(cands), batch.dim)}")
+    branches = DialogBranches(batch, np.array([row]), [rng], cands.reshape(1, -1), queries)
+    first = branches._batch
+    return WhatIf(branches.first_candidates, list(first.text), first.tokens.copy(), first.rank.copy(),
+                  first.percentile.copy(), branches.terminated.copy())
 
-    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
-        return np.zeros(n_words, dtype=dtype)
-
-
-_OVERWRITTEN_SEED = _OverwrittenSeed()
-
-
-def _copy_generator(rng: np.random.Generator) -> np.random.Generator:
-    """An independent generator in the same state as `rng` (it draws what `rng` would draw next)."""
-    twin = np.random.Generator(type(rng.bit_generator)(_OVERWRITTEN_SEED))
-    twin.bit_generator.state = rng.bit_generator.state
-    return twin
-
-
-def _scalar(value: Any, what: str) -> Any:
-    arr = np.asarray(value)
-    if arr.shape not in ((), (1,)):
-        raise ValueError(f"{what} must be a single integer index, got shape {arr.shape}")
-    return arr.reshape(()).item() if np.issubdtype(arr.dtype, np.integer) else value
 
 
 def _build_parts(catalog: Catalog | CatalogConfig | str, split: str, user: User | str, vocabulary: Vocabulary | None,
@@ -429,21 +192,74 @@ def _build_parts(catalog: Catalog | CatalogConfig | str, split: str, user: User 
                        bool(privileged))
 
 
-def _spaces(core: DialogBatch) -> tuple[spaces.Space, spaces.Dict]:
-    query = spaces.Box(-core.query_bound, core.query_bound, shape=(core.dim,), dtype=np.float32)
-    candidate = spaces.Discrete(core.n)
+def _spaces(batch: DialogBatch) -> tuple[spaces.Space, spaces.Dict]:
+    query = spaces.Box(-batch.query_bound, batch.query_bound, shape=(batch.dim,), dtype=np.float32)
+    candidate = spaces.Discrete(batch.n)
     action = {"query": query, "candidate": candidate,
-              "query_and_candidate": spaces.Dict({"query": query, "candidate": candidate})}[core.action_type]
+              "query_and_candidate": spaces.Dict({"query": query, "candidate": candidate})}[batch.action_type]
     observation = spaces.Dict({
-        "candidate": spaces.Discrete(core.n),
-        "candidate_features": spaces.Box(-core.query_bound, core.query_bound, shape=(core.dim,), dtype=np.float32),
-        "feedback": spaces.Box(0, len(core.vocabulary) - 1, shape=(MAX_TOKENS,), dtype=np.int64),
-        "turn": spaces.Discrete(core.max_turns + 1),
+        "candidate": spaces.Discrete(batch.n),
+        "candidate_features": spaces.Box(-batch.query_bound, batch.query_bound, shape=(batch.dim,), dtype=np.float32),
+        "feedback": spaces.Box(0, len(batch.vocabulary) - 1, shape=(MAX_TOKENS,), dtype=np.int64),
+        "turn": spaces.Discrete(batch.max_turns + 1),
     })
     return action, observation
 
 
-class ShoeRetrievalEnv(gym.Env):
+class _EnvProperties:
+    """The read-only properties both env classes offer (ShoeRetrievalEnv's docstring, "Properties")."""
+
+    _batch: DialogBatch
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog whose split the dialogs run on."""
+        return self._batch.catalog
+
+    @property
+    def max_turns(self) -> int:
+        """Turns a dialog may take before it is truncated."""
+        return self._batch.max_turns
+
+    @property
+    def n_items(self) -> int:
+        """N, the images in the split: targets, candidates and ranks are over these."""
+        return self._batch.n
+
+    @property
+    def feature_dim(self) -> int:
+        """D, the length of a retrieval vector (query actions, `candidate_features`)."""
+        return self._batch.dim
+
+    @property
+    def features(self) -> np.ndarray:
+        """(N, D) float32 retrieval vectors of the split, row i the image at position i; read-only."""
+        return _read_only(self._batch.features)
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """(N,) catalog index of each position in the split (what `info["candidate_id"]` holds); read-only."""
+        return _read_only(self._batch.item_ids)
+
+    @property
+    def user(self) -> User:
+        """The simulated user that gives the feedback."""
+        return self._batch.user
+
+    @property
+    def ranker(self) -> Ranker:
+        """The env's ranker over the split, on the env's device, for benchmarks that time the env's ranking
+        work beside its steps (`benchmarks.reports.throughput`, `.fork`). Ranking with it changes no dialog."""
+        return self._batch.ranker
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class ShoeRetrievalEnv(_EnvProperties, gym.Env):
     """A simulated shopper wants a target shoe; each turn the agent shows one and hears how the target differs.
 
     ## Description
@@ -509,6 +325,15 @@ class ShoeRetrievalEnv(gym.Env):
     "auto") is where the ranking and the captioner run. `vocabulary` overrides the tokenizer's
     vocabulary.
 
+    ## Properties
+    Read-only, on `env.unwrapped` and on the vector env: `max_turns`; `n_items` (N, the split's
+    size); `feature_dim` (D); `features` ((N, D) the split's retrieval vectors); `item_ids` ((N,)
+    each position's catalog index); `catalog`; `user`; `ranker` (the env's `envs.ranking.Ranker`,
+    for benchmarks that time its ranking work). The vector env adds `shown_indices` (each dialog's
+    shown images as indices); `DialogBranches` has `turns`, `turns_left`, `ranks`, `shown_indices`
+    and `n_items`. The target is not among them: it is in `info` only with `privileged=True`. The
+    turn loop behind them (`envs._batch`) is private to `envs`.
+
     ## Model-based rollouts
     `env.unwrapped.fork(candidates, queries=None)` makes one hypothetical continuation of the dialog
     per candidate (`DialogBranches`): each starts by showing its candidate and can be stepped to the
@@ -526,7 +351,8 @@ class ShoeRetrievalEnv(gym.Env):
     ## Version History
     - v0: initial release. Since added without changing any trajectory: `fork` (batched
       what-if rollouts), a `User` and a `Vocabulary` as typed arguments; `what_if` and `fork` now
-      refuse a dialog that has ended instead of answering for it.
+      refuse a dialog that has ended instead of answering for it; the properties above, in place
+      of the turn loop (`env.core`, now private).
 
     >>> import gymnasium as gym, envs
     >>> env = gym.make("envs:ShoeRetrieval-v0", catalog="tiny", action_type="candidate")
@@ -543,28 +369,24 @@ class ShoeRetrievalEnv(gym.Env):
                  privileged: bool = False, vocabulary: Vocabulary | None = None, render_mode: str | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.core = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged, 1)
-        self.action_space, self.observation_space = _spaces(self.core)
+        self._batch = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged, 1)
+        self.action_space, self.observation_space = _spaces(self._batch)
         self.render_mode = render_mode
         self.split = split
         self._started = False
 
-    @property
-    def catalog(self) -> Catalog:
-        return self.core.catalog
-
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        target_first = self.core.check_options(options)
+        target_first = self._batch.check_options(options)
         super().reset(seed=seed)
-        self.core.advance([self.np_random], np.array([True]), [target_first], None, None)
+        self._batch.advance([self.np_random], np.array([True]), [target_first], None, None)
         self._started = True
         return self._obs(), self._info()
 
     def step(self, action):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        queries, chosen = self.core.parse_actions(action, batched=False)
-        reward, terminated, truncated = self.core.advance([self.np_random], np.array([False]), [], queries, chosen)
+        queries, chosen = self._batch.parse_actions(action, batched=False)
+        reward, terminated, truncated = self._batch.advance([self.np_random], np.array([False]), [], queries, chosen)
         return self._obs(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
 
     def what_if(self, candidates: Any, queries: Any = None) -> WhatIf:
@@ -572,7 +394,7 @@ class ShoeRetrievalEnv(gym.Env):
         next (with `queries` as the queries, else each image's own vector); the episode is not changed."""
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before what_if()")
-        return self.core.what_if(0, self.np_random, candidates, queries)
+        return _what_if(self._batch, 0, self.np_random, candidates, queries)
 
     def fork(self, candidates: Any, queries: Any = None) -> DialogBranches:
         """K hypothetical continuations of this dialog, branch k starting by showing candidates[k] (split
@@ -581,15 +403,15 @@ class ShoeRetrievalEnv(gym.Env):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before fork()")
         cands = np.atleast_1d(np.asarray(candidates)).reshape(1, -1)
-        return self.core.fork(np.array([0]), [self.np_random], cands, queries)
+        return DialogBranches(self._batch, np.array([0]), [self.np_random], cands, queries)
 
     def _obs(self) -> dict[str, Any]:
-        obs = self.core.observation(slice(0, 1))
+        obs = self._batch.observation(slice(0, 1))
         return {"candidate": int(obs["candidate"][0]), "candidate_features": obs["candidate_features"][0],
                 "feedback": obs["feedback"][0], "turn": int(obs["turn"][0])}
 
     def _info(self) -> dict[str, Any]:
-        info = self.core.info(slice(0, 1))
+        info = self._batch.info(slice(0, 1))
         out = {k: v[0] for k, v in info.items()}
         out["feedback_text"] = str(out["feedback_text"])
         out["rank"], out["rank_percentile"] = int(out["rank"]), float(out["rank_percentile"])
@@ -604,12 +426,12 @@ class ShoeRetrievalEnv(gym.Env):
             return None
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before render()")
-        core = self.core
-        line = (f"turn {int(core.turn[0])}/{core.max_turns}  shown #{int(core.candidate[0])}  "
-                f"target rank {int(core.rank[0])} ({float(core.percentile[0]):.1%})  user: {core.text[0]!r}")
+        batch = self._batch
+        line = (f"turn {int(batch.turn[0])}/{batch.max_turns}  shown #{int(batch.candidate[0])}  "
+                f"target rank {int(batch.rank[0])} ({float(batch.percentile[0]):.1%})  user: {batch.text[0]!r}")
         if self.render_mode == "ansi":
             return line
-        return _render_pair(self.catalog, core.item_ids[core.candidate[0]], core.item_ids[core.target[0]], line)
+        return _render_pair(self.catalog, batch.item_ids[batch.candidate[0]], batch.item_ids[batch.target[0]], line)
 
 
 def _render_pair(catalog: Catalog, candidate_id: int, target_id: int, caption: str) -> np.ndarray:
@@ -637,13 +459,15 @@ def _render_pair(catalog: Catalog, candidate_id: int, target_id: int, caption: s
     return np.asarray(canvas, dtype=np.uint8)
 
 
-class ShoeRetrievalVectorEnv(VectorEnv):
+class ShoeRetrievalVectorEnv(_EnvProperties, VectorEnv):
     """`num_envs` dialogs stepped as whole arrays: one batched ranking and one batched user call per step.
 
     Spaces are the single env's, batched. Autoreset mode is next-step (Gymnasium's default): the step
     after a dialog ends resets it, ignores its action, and returns reward 0. Sub-env i seeded with
     `seed + i` follows exactly the trajectory of `ShoeRetrievalEnv` seeded with `seed + i`, as in
     `SyncVectorEnv`. `info` holds the single env's keys as arrays (with Gymnasium's `_key` masks).
+    It has the single env's properties (`max_turns`, `n_items`, `features`, `ranker`, ...) and
+    `shown_indices`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -656,9 +480,9 @@ class ShoeRetrievalVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError("the native vector env does not render; use ShoeRetrievalEnv for render_mode")
         self.num_envs = int(num_envs)
-        self.core = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged,
+        self._batch = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged,
                                  self.num_envs)
-        self.single_action_space, self.single_observation_space = _spaces(self.core)
+        self.single_action_space, self.single_observation_space = _spaces(self._batch)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.render_mode = None
@@ -667,12 +491,14 @@ class ShoeRetrievalVectorEnv(VectorEnv):
         self._started = False
 
     @property
-    def catalog(self) -> Catalog:
-        return self.core.catalog
-
-    @property
     def np_random_per_env(self) -> list[np.random.Generator]:
         return self._rngs
+
+    @property
+    def shown_indices(self) -> torch.Tensor:
+        """(num_envs, M) int64 images each sub-env's dialog has shown, on the env's device (a row may repeat an
+        index): the same set as `info["shown"]`, in the index form `Ranker.nearest` excludes cheaply."""
+        return self._batch.shown_indices()
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         if seed is None:
@@ -686,10 +512,10 @@ class ShoeRetrievalVectorEnv(VectorEnv):
         row_options = self._row_options(options)
         if seed is not None:
             self._rngs = [seeding.np_random(s)[0] if s is not None else seeding.np_random()[0] for s in seeds]
-        self.core.advance(self._rngs, np.ones(self.num_envs, dtype=bool), row_options, None, None)
+        self._batch.advance(self._rngs, np.ones(self.num_envs, dtype=bool), row_options, None, None)
         self._needs_reset[:] = False
         self._started = True
-        return self.core.observation(slice(None)), self._info()
+        return self._batch.observation(slice(None)), self._info()
 
     def _row_options(self, options: dict | None) -> list[tuple[int | None, int | None]]:
         """Per-row (target, first candidate); options values may be scalars or length-num_envs arrays."""
@@ -703,27 +529,27 @@ class ShoeRetrievalVectorEnv(VectorEnv):
             for k, v in options.items():
                 v_arr = np.asarray(v)
                 row[k] = v_arr[i] if v_arr.ndim == 1 and len(v_arr) == self.num_envs else v
-            rows.append(self.core.check_options(row))
+            rows.append(self._batch.check_options(row))
         return rows
 
     def step(self, actions):
         if not self._started:
             raise gym.error.ResetNeeded("call reset() before step()")
-        queries, chosen = self.core.parse_actions(actions, batched=True)
+        queries, chosen = self._batch.parse_actions(actions, batched=True)
         resets = self._needs_reset.copy()
         keep = ~resets
         queries = queries[keep]
         chosen = None if chosen is None else chosen[keep]
-        reward, terminated, truncated = self.core.advance(
+        reward, terminated, truncated = self._batch.advance(
             self._rngs, resets, [(None, None)] * int(resets.sum()), queries, chosen)
         self._needs_reset = terminated | truncated
-        return self.core.observation(slice(None)), reward, terminated, truncated, self._info()
+        return self._batch.observation(slice(None)), reward, terminated, truncated, self._info()
 
     def what_if(self, env_index: int, candidates: Any, queries: Any = None) -> WhatIf:
         """`ShoeRetrievalEnv.what_if` for sub-env `env_index`."""
         if not 0 <= env_index < self.num_envs:
             raise ValueError(f"env_index {env_index} out of range 0..{self.num_envs - 1}")
-        return self.core.what_if(env_index, self._rngs[env_index], candidates, queries)
+        return _what_if(self._batch, env_index, self._rngs[env_index], candidates, queries)
 
     def fork(self, candidates: Any, queries: Any = None, env_indices: Any = None) -> DialogBranches:
         """B x K hypothetical continuations: branch (i, k) continues sub-env `env_indices[i]` (default: all)
@@ -737,10 +563,10 @@ class ShoeRetrievalVectorEnv(VectorEnv):
             raise ValueError(f"env_indices must be a 1-D array of indices in 0..{self.num_envs - 1}")
         if self._needs_reset[rows].any():
             raise ValueError("cannot fork a sub-env whose dialog has ended (it resets on the next step)")
-        return self.core.fork(rows, self._rngs, candidates, queries)
+        return DialogBranches(self._batch, rows, self._rngs, candidates, queries)
 
     def _info(self) -> dict[str, Any]:
-        info = self.core.info(slice(None))
+        info = self._batch.info(slice(None))
         out: dict[str, Any] = {}
         for k, v in info.items():
             out[k] = v

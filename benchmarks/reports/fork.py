@@ -48,11 +48,11 @@ def bench_user(catalog: Catalog, vocabulary: Vocabulary, user_name: str, device:
                repeats: int) -> dict[str, Any]:
     user = make_user(user_name, catalog, vocabulary, device)
     env = ShoeRetrievalVectorEnv(num_envs=DIALOGS, catalog=catalog, split="train", user=user, action_type="query",
-                                 max_turns=TURNS + 1, device=str(device), vocabulary=vocabulary)
-    obs, _ = env.reset(seed=0)
-    core = env.core
+                                 max_turns=TURNS + 1, device=str(device), vocabulary=vocabulary, privileged=True)
+    obs, info = env.reset(seed=0)  # privileged adds the targets to info and changes nothing the timings run
+    ranker = env.ranker
     # Each dialog's top-4 unseen images under its own first image: the candidates a policy would roll forward.
-    candidates = core.ranker.nearest(obs["candidate_features"], core.shown_idx, k=BRANCHES)  # (128, 4)
+    candidates = ranker.nearest(obs["candidate_features"], env.shown_indices, k=BRANCHES)  # (128, 4)
 
     def fork() -> None:
         branches = env.fork(candidates)
@@ -62,17 +62,17 @@ def bench_user(catalog: Catalog, vocabulary: Vocabulary, user_name: str, device:
     # The same work alone, on the branches' inputs: 512 queries, their targets and shown images.
     rows = DIALOGS * BRANCHES
     flat = candidates.reshape(-1)
-    queries = core.features[flat]  # (512, D)
-    targets = np.repeat(core.target, BRANCHES)
-    shown_idx = core.shown_idx[torch.as_tensor(np.repeat(np.arange(DIALOGS), BRANCHES), device=core.ranker.device)]
-    target_ids, candidate_ids = core.item_ids[targets], core.item_ids[flat]
+    queries = env.features[flat]  # (512, D)
+    targets = np.repeat(info["target"], BRANCHES)
+    shown_idx = env.shown_indices[torch.as_tensor(np.repeat(np.arange(DIALOGS), BRANCHES), device=ranker.device)]
+    target_ids, candidate_ids = env.item_ids[targets], env.item_ids[flat]
     rngs = [np.random.default_rng(i) for i in range(rows)]
 
     def rankings() -> None:
         for _ in range(TURNS):
-            scores = core.ranker.scores(queries)  # (512, N)
-            core.ranker.ranks_from(scores, targets)
-            core.ranker.nearest_from(scores, shown_idx)
+            scores = ranker.scores(queries)  # (512, N)
+            ranker.ranks_from(scores, targets)
+            ranker.nearest_from(scores, shown_idx)
 
     def user_calls() -> None:
         for _ in range(TURNS):
@@ -88,7 +88,7 @@ def bench_user(catalog: Catalog, vocabulary: Vocabulary, user_name: str, device:
                 timings[name].append(1e3 * (time.perf_counter() - start))
     ratios = [f / (r + u) for f, r, u in zip(timings["fork"], timings["rankings"], timings["user_calls"], strict=True)]
     ms = {name: statistics.median(times) for name, times in timings.items()}
-    return {"user": user_name, "n_items": core.n, "branches": rows, "turns": TURNS,
+    return {"user": user_name, "n_items": env.n_items, "branches": rows, "turns": TURNS,
             "fork_ms": ms["fork"], "rankings_ms": ms["rankings"], "user_calls_ms": ms["user_calls"],
             "ratio": ms["fork"] / (ms["rankings"] + ms["user_calls"]),
             "ratio_per_repeat_min": min(ratios), "ratio_per_repeat_max": max(ratios), "timings_ms": timings}

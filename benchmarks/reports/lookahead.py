@@ -45,7 +45,7 @@ def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targ
     what it gains over pi is the choice of more informative images, not the oracle's shortcut of showing a
     target it knows is among the candidates."""
     model, device = agent.model.eval(), agent.device
-    b, turns = env.num_envs, env.core.max_turns
+    b, turns = env.num_envs, env.max_turns
     ranks = np.zeros((len(targets), turns + 1), dtype=np.int64)
     for start in range(0, len(targets), b):
         rows = np.arange(start, min(start + b, len(targets)))

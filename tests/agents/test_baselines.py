@@ -18,7 +18,7 @@ def vec_env(tiny_catalog, session_cache):
 
 def test_random_agent_never_repeats_within_a_dialog(vec_env):
     env = vec_env("candidate")
-    agent = RandomAgent(env.core.n, seed=0)
+    agent = RandomAgent(env.n_items, seed=0)
     obs, _ = env.reset(seed=0)
     start = np.ones(4, dtype=bool)
     seen = [{int(c)} for c in obs["candidate"]]

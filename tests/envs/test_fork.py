@@ -1,4 +1,4 @@
-"""DialogBatch.fork and DialogBranches: a branch given the real env's actions follows the real trajectory
+"""Forks (DialogBranches): a branch given the real env's actions follows the real trajectory
 exactly, finished branches stay frozen, and the real dialogs are never changed."""
 
 import numpy as np
@@ -30,20 +30,20 @@ def make_single(tiny_catalog, vocab, **kw):
     return ShoeRetrievalEnv(catalog=tiny_catalog, vocabulary=vocab, user="grammar", device="cpu", **kw)
 
 
-def dialog_state(core, rows=slice(None)) -> dict:
+def dialog_state(batch, rows=slice(None)) -> dict:
     """Every per-dialog array of a DialogBatch (rows of it), copied."""
-    return {"target": core.target[rows].copy(), "candidate": core.candidate[rows].copy(),
-            "turn": core.turn[rows].copy(), "rank": core.rank[rows].copy(),
-            "percentile": core.percentile[rows].copy(), "tokens": core.tokens[rows].copy(),
-            "n_shown": core.n_shown[rows].copy(), "text": list(np.array(core.text, dtype=object)[rows]),
-            "shown": core.shown[rows].clone(), "shown_idx": core.shown_idx[rows].clone()}
+    return {"target": batch.target[rows].copy(), "candidate": batch.candidate[rows].copy(),
+            "turn": batch.turn[rows].copy(), "rank": batch.rank[rows].copy(),
+            "percentile": batch.percentile[rows].copy(), "tokens": batch.tokens[rows].copy(),
+            "n_shown": batch.n_shown[rows].copy(), "text": list(np.array(batch.text, dtype=object)[rows]),
+            "shown": batch.shown[rows].clone(), "shown_idx": batch.shown_idx[rows].clone()}
 
 
 def env_state(env) -> dict:
     """The real env's whole dialog state, generators included."""
     env = env.unwrapped if hasattr(env, "unwrapped") else env
     rngs = env.np_random_per_env if isinstance(env, ShoeRetrievalVectorEnv) else [env.np_random]
-    return {**dialog_state(env.core), "rngs": [r.bit_generator.state for r in rngs]}
+    return {**dialog_state(env._batch), "rngs": [r.bit_generator.state for r in rngs]}
 
 
 def assert_same(a: dict, b: dict) -> None:
@@ -59,7 +59,7 @@ def assert_same(a: dict, b: dict) -> None:
 
 def frozen_state(branches, rows: np.ndarray) -> dict:
     """Branch state of `rows`; shown_idx only up to each row's count (its padding may grow while others step)."""
-    state = dialog_state(branches.core, rows)
+    state = dialog_state(branches._batch, rows)
     idx = state.pop("shown_idx")
     state["shown_prefix"] = [tuple(idx[r, :n].tolist()) for r, n in enumerate(state["n_shown"])]
     return state
@@ -68,10 +68,10 @@ def frozen_state(branches, rows: np.ndarray) -> dict:
 def policy_queries(env, turn: int, rng: np.random.Generator) -> np.ndarray:
     """(B, D) query actions: a noisy random item per dialog; dialog 0 asks for its target at turn 4 (so it ends
     early and its branches are frozen while the others step)."""
-    core = env.core
-    queries = core.features[rng.integers(core.n, size=len(core))] + rng.normal(0, 0.05, (len(core), core.dim))
+    b = env.num_envs
+    queries = env.features[rng.integers(env.n_items, size=b)] + rng.normal(0, 0.05, (b, env.feature_dim))
     if turn == 4:
-        queries[0] = core.features[core.target[0]]
+        queries[0] = env.features[env._batch.target[0]]
     return queries.astype(np.float32)
 
 
@@ -84,12 +84,12 @@ def test_branch_follows_the_real_trajectory(tiny_catalog, vocab, user):
         assert not (terminated | truncated).any()  # the seed keeps every dialog alive to the fork
 
     # Fork at turn 2: branch (i, 0) shows what the real env will show for the query; (i, 1) another image.
-    core = env.core
+    n = env.n_items
     queries = policy_queries(env, 3, rng)
-    real_next = core.ranker.nearest(queries, core.shown)[:, 0]
-    other = (real_next + 1 + rng.integers(core.n - 1, size=NUM_ENVS)) % core.n
+    real_next = env.ranker.nearest(queries, env.shown_indices)[:, 0]
+    other = (real_next + 1 + rng.integers(n - 1, size=NUM_ENVS)) % n
     candidates = np.stack([real_next, other], axis=1)  # (B, K)
-    branch_queries = np.stack([queries, core.features[other]], axis=1)  # (B, K, D)
+    branch_queries = np.stack([queries, env.features[other]], axis=1)  # (B, K, D)
     before = env_state(env)
     branches = env.fork(candidates, queries=branch_queries)
     assert_same(before, env_state(env))
@@ -122,14 +122,14 @@ def test_branch_follows_the_real_trajectory(tiny_catalog, vocab, user):
                 np.testing.assert_array_equal(branch_info[key][j], info[key][i], err_msg=f"turn {turn} {key}")
         alive &= ~(real_terminated | real_truncated)
         np.testing.assert_array_equal(branches.done[follow], ~alive)
-    assert branches.terminated[follow[0]] and branches.core.turn[follow[0]] < MAX_TURNS  # it found its target
+    assert branches.terminated[follow[0]] and branches.turns[follow[0]] < MAX_TURNS  # it found its target
     assert branches.done.all()
 
 
 def test_single_env_fork_step_matches_a_real_step(tiny_catalog, vocab):
     env = make_single(tiny_catalog, vocab, action_type="query_and_candidate")
     env.reset(seed=5)
-    query = env.unwrapped.core.features[7]
+    query = env.unwrapped.features[7]
     env.step({"query": query, "candidate": 7})
     before = env_state(env)
     branches = env.unwrapped.fork([3, 9, 12], queries=np.stack([query] * 3))
@@ -146,9 +146,8 @@ def test_what_if_is_forks_first_step(tiny_catalog, vocab):
     env = make_single(tiny_catalog, vocab)
     _, info = env.reset(seed=9)
     env.step(3)
-    core = env.unwrapped.core
     candidates = np.array([0, 1, info["target"], 4, 1])
-    for queries in (None, core.features[[5, 6, 7, 8, 9]] + 0.01):
+    for queries in (None, env.unwrapped.features[[5, 6, 7, 8, 9]] + 0.01):
         before = env_state(env)
         answer = env.unwrapped.what_if(candidates, queries)
         branches = env.unwrapped.fork(candidates, queries)
@@ -168,34 +167,34 @@ def test_what_if_is_forks_first_step(tiny_catalog, vocab):
 def test_finished_branches_stay_frozen(tiny_catalog, vocab):
     env = make_single(tiny_catalog, vocab)
     _, info = env.reset(seed=2)
-    target, n = info["target"], env.unwrapped.core.n
+    target, n = info["target"], env.unwrapped.n_items
     env.step((target + 1) % n)  # turn 1; the fork's own step is turn 2
     branches = env.unwrapped.fork([target, (target + 2) % n, (target + 3) % n])
     np.testing.assert_array_equal(branches.terminated, [True, False, False])
-    core = branches.core
+    batch = branches._batch
     for step in range(3):  # turns 3, 4, 5: branch 2 shows the target at turn 4, branch 1 is truncated at 5
         done = np.flatnonzero(branches.done)
         live = np.setdiff1d(np.arange(3), done)
-        frozen_before, live_turns = frozen_state(branches, done), core.turn[live].copy()
+        frozen_before, live_turns = frozen_state(branches, done), branches.turns[live]
         shown = np.array([0, (target + 5 + step) % n, target if step == 1 else (target + 9 + step) % n])
         reward, terminated, truncated = branches.step(candidates=shown)
         assert_same(frozen_before, frozen_state(branches, done))
         assert (reward[done] == 0).all() and not (terminated[done] | truncated[done]).any()
-        np.testing.assert_array_equal(core.turn[live], live_turns + 1)
-        np.testing.assert_array_equal(core.candidate[live], shown[live])
+        np.testing.assert_array_equal(branches.turns[live], live_turns + 1)
+        np.testing.assert_array_equal(branches.observation()["candidate"][live], shown[live])
         np.testing.assert_array_equal(terminated, [False, False, step == 1])
         np.testing.assert_array_equal(truncated, [False, step == 2, False])
     assert branches.done.all() and branches.terminated.tolist() == [True, False, True]
-    before = dialog_state(core)
+    before = dialog_state(batch)
     reward, terminated, truncated = branches.step(candidates=np.zeros(3, dtype=np.int64))  # nothing left to step
     assert not reward.any() and not terminated.any() and not truncated.any()
-    assert_same(before, dialog_state(core))
+    assert_same(before, dialog_state(batch))
 
 
 def test_bad_fork_inputs_raise_and_change_nothing(tiny_catalog, vocab):
     env = make_vec(tiny_catalog, vocab)
     env.reset(seed=0)
-    n, dim = env.core.n, env.core.dim
+    n, dim = env.n_items, env.feature_dim
     good = np.zeros((NUM_ENVS, K), dtype=np.int64)
     bad_calls = [
         ((np.zeros(NUM_ENVS, dtype=np.int64),), {}, "shape"),
@@ -222,7 +221,7 @@ def test_bad_fork_inputs_raise_and_change_nothing(tiny_catalog, vocab):
 def test_fork_refuses_ended_dialogs(tiny_catalog, vocab):
     single = make_single(tiny_catalog, vocab, max_turns=2)
     _, info = single.reset(seed=1)
-    target, n = info["target"], single.unwrapped.core.n
+    target, n = info["target"], single.unwrapped.n_items
     single.step((target + 1) % n)
     single.step((target + 2) % n)  # truncated: max_turns taken
     before = env_state(single)
@@ -252,8 +251,8 @@ def test_bad_branch_steps_raise_and_change_nothing(tiny_catalog, vocab):
     env = make_vec(tiny_catalog, vocab)
     env.reset(seed=4)
     branches = env.fork(np.arange(NUM_ENVS * K).reshape(NUM_ENVS, K) + 10)
-    n, dim, rows = branches.core.n, branches.core.dim, NUM_ENVS * K
-    before, rngs = dialog_state(branches.core), [r.bit_generator.state for r in branches.rngs]
+    n, dim, rows = branches.n_items, env.feature_dim, NUM_ENVS * K
+    before, rngs = dialog_state(branches._batch), [r.bit_generator.state for r in branches.rngs]
     flags = branches.terminated.copy(), branches.truncated.copy()
     for kwargs, match in [({}, "needs"), ({"queries": np.full((rows, dim), np.nan)}, "NaN"),
                           ({"queries": np.zeros((rows - 1, dim))}, "shape"),
@@ -261,7 +260,7 @@ def test_bad_branch_steps_raise_and_change_nothing(tiny_catalog, vocab):
                           ({"candidates": np.zeros(rows + 1, dtype=np.int64)}, "shape")]:
         with pytest.raises(ValueError, match=match):
             branches.step(**kwargs)
-        assert_same(before, dialog_state(branches.core))
+        assert_same(before, dialog_state(branches._batch))
         assert rngs == [r.bit_generator.state for r in branches.rngs]
         np.testing.assert_array_equal(flags[0], branches.terminated)
         np.testing.assert_array_equal(flags[1], branches.truncated)
@@ -269,13 +268,13 @@ def test_bad_branch_steps_raise_and_change_nothing(tiny_catalog, vocab):
 
 @pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox, np.random.SFC64])
 def test_copied_generator_draws_what_the_original_would(bit_generator):
-    from envs.shoe_retrieval import _copy_generator
+    from envs._batch import copy_generator
 
     rng = np.random.Generator(bit_generator(7))
     rng.random(3)
     rng.integers(10, size=3, dtype=np.int32)  # leaves a buffered 32-bit half in PCG64's state
     state = rng.bit_generator.state
-    twin = _copy_generator(rng)
+    twin = copy_generator(rng)
     np.testing.assert_equal(rng.bit_generator.state, state)  # copying draws nothing
     np.testing.assert_array_equal(twin.random(5), rng.random(5))
     assert twin.integers(1 << 30) == rng.integers(1 << 30)

@@ -24,9 +24,9 @@ def make(tiny_catalog, vocab, **kw):
 
 
 def snapshot(env):
-    core = env.unwrapped.core
-    return (core.target.copy(), core.candidate.copy(), core.turn.copy(), core.shown.clone(), list(core.text),
-            core.tokens.copy(), env.unwrapped.np_random.bit_generator.state)
+    batch = env.unwrapped._batch
+    return (batch.target.copy(), batch.candidate.copy(), batch.turn.copy(), batch.shown.clone(), list(batch.text),
+            batch.tokens.copy(), env.unwrapped.np_random.bit_generator.state)
 
 
 def assert_same_snapshot(a, b):
@@ -104,7 +104,7 @@ def test_same_seed_same_trajectory(tiny_catalog, vocab, action_type):
 def test_query_shows_nearest_unseen(tiny_catalog, vocab):
     env = make(tiny_catalog, vocab, action_type="query")
     obs, info = env.reset(seed=0)
-    feats = env.unwrapped.core.features
+    feats = env.unwrapped.features
     first = obs["candidate"]
     obs, *_ = env.step(feats[first])  # the first image is shown already, so its nearest other item comes next
     d = ((feats - feats[first]) ** 2).sum(1)
@@ -236,6 +236,31 @@ def test_vector_env_bad_actions(tiny_catalog, vocab):
         vec.step(np.array([0, 1]))
 
 
+def test_properties_describe_the_split_and_cannot_be_written(tiny_catalog, vocab):
+    """The documented properties agree with the spaces and `info`, the same on both env classes."""
+    vec = ShoeRetrievalVectorEnv(num_envs=3, catalog=tiny_catalog, vocabulary=vocab, user="grammar", device="cpu",
+                                 action_type="query", max_turns=4)
+    single = make(tiny_catalog, vocab, action_type="query", max_turns=4)
+    obs, info = vec.reset(seed=0)
+    for env in (vec, single):
+        assert env.max_turns == 4 and env.n_items == len(tiny_catalog.train_ids) == env.ranker.n
+        assert env.features.shape == (env.n_items, env.feature_dim) == (env.n_items, obs["candidate_features"].shape[1])
+        np.testing.assert_array_equal(env.item_ids, tiny_catalog.train_ids)
+        assert env.user is not None and env.catalog is tiny_catalog
+        with pytest.raises(ValueError, match="read-only"):
+            env.features[0, 0] = 1.0
+        with pytest.raises(ValueError, match="read-only"):
+            env.item_ids[0] = 0
+    np.testing.assert_array_equal(vec.features, single.features)
+    for _ in range(2):
+        np.testing.assert_array_equal(vec.features[obs["candidate"]], obs["candidate_features"])
+        np.testing.assert_array_equal(vec.item_ids[obs["candidate"]], info["candidate_id"])
+        shown = vec.shown_indices.cpu().numpy()
+        assert [set(row) for row in shown] == [set(np.flatnonzero(mask)) for mask in info["shown"]]
+        obs, _, _, _, info = vec.step(obs["candidate_features"])
+    assert vec.shown_indices.shape == (3, 3)  # the first image and two steps
+
+
 def test_render_modes(tiny_catalog, vocab):
     env = make(tiny_catalog, vocab, render_mode="rgb_array")
     env.reset(seed=0)
@@ -260,5 +285,5 @@ def test_captioner_is_the_default_user_by_name(tiny_catalog, vocab):
     from simulators.captioner import CaptionerUser
 
     env = ShoeRetrievalEnv(catalog=tiny_catalog, vocabulary=vocab, device="cpu")
-    assert isinstance(env.core.user, CaptionerUser)
-    assert env.core.user.meta["train"]["max_epochs"] == 3  # the tiny config on a tiny catalog
+    assert isinstance(env.user, CaptionerUser)
+    assert env.user.meta["train"]["max_epochs"] == 3  # the tiny config on a tiny catalog

@@ -54,11 +54,11 @@ def test_every_built_in_user_speaks_the_one_vocabulary(name, tiny_catalog, vocab
 def test_captioner_ids_are_the_env_observation_ids(tiny_catalog, vocabulary, tiny_captioner):
     assert tiny_captioner.vocabulary.content_hash == vocabulary.content_hash
     env = ShoeRetrievalVectorEnv(num_envs=6, catalog=tiny_catalog, user=tiny_captioner, vocabulary=vocabulary,
-                                 device="cpu", max_turns=3)
+                                 device="cpu", max_turns=3, privileged=True)
     obs, info = env.reset(seed=0)
     for _ in range(2):
-        targets = env.core.item_ids[env.core.target]
-        shown = env.core.item_ids[obs["candidate"]]
+        targets = env.item_ids[info["target"]]
+        shown = info["candidate_id"]
         # The captioner's own ids for the pairs on show, decoded by the model and re-encoded, are the env's.
         t, r, colours = tiny_captioner.images.pair(targets, shown)
         model_ids = tiny_captioner.model.greedy(t, r, colours=colours).numpy()
