@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from simulators import human_captions
@@ -16,6 +17,10 @@ from simulators.human_captions import (
     read_image_captions,
     read_relative_captions,
 )
+from simulators.language.claims import CLAIM_INDEX, Claim, claim_holds, claim_matrices
+from simulators.language.grammar import CaptionGrammar
+from simulators.language.matching import Cause, caption_holds, match_caption, match_captions
+from simulators.registry import load_catalog
 
 # Captions written for these tests in the published format; no human caption is in the repository.
 RELATIVE = [
@@ -113,3 +118,149 @@ def test_no_file_found_says_how_to_give_one_and_where_to_get_it(tmp_path, monkey
         find_caption_file("relative", tmp_path, environ={})
     with pytest.raises(ValueError, match="kind must be one of"):
         find_caption_file("triplets", environ={})
+
+
+# -- the matcher --------------------------------------------------------------------------------------
+
+
+def C(text: str) -> Claim:
+    return Claim.from_str(text)
+
+
+USABLE = {
+    # caption: (claims about the target, the strong ones, claims about the shown image)
+    "is green instead of orange": (["colour=green"], [], ["colour=orange"]),
+    "are black leather rather than brown": (["colour=black", "finish=leather"], [], ["colour=brown"]),
+    "is a lot less pointy": (["toe_rel=less pointy"], ["toe_rel=less pointy"], []),
+    "is slightly less pointy": (["toe_rel=less pointy"], [], []),
+    "has no laces": (["no=laces"], [], []),
+    "doesn't have shoelaces": (["no=laces"], [], []),
+    "is not as shiny": (["finish_rel=less shiny"], [], []),
+    "is less dark": (["colour_rel=lighter"], [], []),
+    "is not open toed and has no strap": (["toe=closed", "no=straps"], [], []),
+    "are blue, not lilac": (["colour=blue"], [], []),
+    "are darker brown with a thicker sole": (["colour_rel=darker", "colour=brown", "sole_rel=thicker"], [], []),
+    "black suede ankle boots": (["colour=black", "finish=suede", "shaft=ankle", "category=boots"], [], []),
+    "has a white sole": (["sole_colour=white"], [], []),
+    "is navy blue": (["colour=navy"], [], []),
+    "is much darker and shinier": (["colour_rel=darker", "finish_rel=more shiny"],
+                                   ["colour_rel=darker", "finish_rel=more shiny"], []),
+    "is the same but with a bow": (["ornament=bow"], [], []),
+    "are strapless and gray": (["no=straps", "colour=gray"], [], []),
+    "is less strappy, more casual": (["straps_rel=fewer", "style_rel=more casual"], [], []),
+    "has a taller heel": (["heel_rel=higher"], [], []),
+    "i want them more formal": (["style_rel=more formal"], [], []),
+}
+
+
+@pytest.mark.parametrize("text", USABLE)
+def test_usable_captions_are_read_with_their_polarity(text):
+    claims, strong, reference = USABLE[text]
+    match = match_caption(text)
+    assert match.usable and match.cause is None and match.problems == ()
+    assert [str(c) for c in match.claims] == claims
+    assert [str(c) for c in match.strong] == strong
+    assert [str(c) for c in match.reference_claims] == reference
+
+
+REFUSED = {
+    "has black laces": (Cause.UNMODELLED_ATTRIBUTE, "black laces"),  # the laces' colour is no claim
+    "has an ankle strap": (Cause.UNMODELLED_ATTRIBUTE, "ankle strap"),  # not an ankle-high shaft
+    "has a white platform": (Cause.UNMODELLED_ATTRIBUTE, "white platform"),
+    "has studs on the heel": (Cause.UNMODELLED_ATTRIBUTE, "on"),
+    "is taupe": (Cause.AMBIGUOUS_COLOUR, "taupe"),  # beige, gray or brown
+    "is ivory colored": (Cause.AMBIGUOUS_COLOUR, "ivory"),  # cream or white
+    "is greenish": (Cause.AMBIGUOUS_COLOUR, "greenish"),
+    "is black and white": (Cause.AMBIGUOUS_COLOUR, "black and white"),  # one upper, one colour
+    "has white and black soles": (Cause.AMBIGUOUS_COLOUR, "white and black soles"),
+    "is higher": (Cause.AMBIGUOUS_WORD, "higher"),  # the heel, or the shaft?
+    "is plain": (Cause.AMBIGUOUS_WORD, "plain"),
+    "is not black": (Cause.UNPARSED_NEGATION, "not"),  # no claim says what colour it is not
+    "has no bow": (Cause.UNPARSED_NEGATION, "no"),
+    "has no laces and buckles": (Cause.UNPARSED_NEGATION, "no laces and buckles"),  # does "no" reach buckles?
+    "is more black": (Cause.UNPARSED_COMPARATIVE, "more"),
+    "is darker than brown": (Cause.UNPARSED_COMPARATIVE, "than"),
+    "is less shiny and pointy": (Cause.UNPARSED_COMPARATIVE, "less shiny and pointy"),
+    "has ruffles": (Cause.UNKNOWN_WORD, "ruffles"),
+    "has a higher heel and a lower heel": (Cause.CONFLICTING_CLAIMS, "higher and lower"),
+    "has studs or spikes": (Cause.UNPARSED_STRUCTURE, "or"),
+    "is black instead of brown leather": (Cause.UNPARSED_STRUCTURE, "brown leather"),
+    "are boots black": (Cause.UNPARSED_STRUCTURE, "boots black"),
+    "are identical": (Cause.NO_CLAIM, ""),
+}
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_refused_captions_name_their_cause_and_the_word(text):
+    match = match_caption(text)
+    assert not match.usable and match.claims == () and match.reference_claims == ()
+    assert match.problems[0] == REFUSED[text]
+    assert match.cause is REFUSED[text][0]
+
+
+def test_the_first_cause_follows_the_order_of_the_enum():
+    match = match_caption("has ruffles and black laces")
+    assert match.cause is Cause.UNKNOWN_WORD
+    assert (Cause.UNMODELLED_ATTRIBUTE, "black laces") in match.problems
+    order = list(Cause)
+    assert [order.index(c) for c, _ in match.problems] == sorted(order.index(c) for c, _ in match.problems)
+
+
+def test_match_captions_keeps_the_order_and_matches_a_repeat_once():
+    matches = match_captions(["has no laces", "is taupe", "has no laces"])
+    assert [m.usable for m in matches] == [True, False, True] and matches[0] is matches[2]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_catalog("tiny", progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_pairs(tiny):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, len(tiny), 300), rng.integers(0, len(tiny), 300)
+
+
+def test_caption_holds_is_the_grammars_truth_checked_claim_by_claim(tiny, tiny_pairs):
+    """Every usable caption's claims are claims of claims.py, and caption_holds agrees with the scalar
+    claim_holds on random pairs (a strong claim with the doubled gap of claim_matrices)."""
+    targets, references = tiny_pairs
+    _, _, doubled = claim_matrices(tiny.params, targets, references)
+    ever_true = 0
+    for text in USABLE:
+        match = match_caption(text)
+        assert all(c in CLAIM_INDEX for c in (*match.claims, *match.reference_claims))
+        holds = caption_holds(match, tiny.params, targets, references)
+        for b, (t, r) in enumerate(zip(targets.tolist(), references.tolist(), strict=True)):
+            expected = (all(claim_holds(c, tiny.params, t, r) for c in match.claims)
+                        and all(doubled[b, CLAIM_INDEX[c]] for c in match.strong)
+                        and all(claim_holds(c, tiny.params, r, r) for c in match.reference_claims))
+            assert holds[b] == expected, (text, t, r)
+        ever_true += bool(holds.any())
+    assert ever_true >= len(USABLE) // 2  # the check is not vacuous
+
+
+def test_caption_holds_refuses_an_unusable_caption(tiny):
+    with pytest.raises(ValueError, match="not usable .unmodelled attribute"):
+        caption_holds(match_caption("has black laces"), tiny.params, np.array([0]), np.array([1]))
+
+
+def test_the_grammars_own_captions_are_never_misread(tiny, tiny_pairs):
+    """The grammar only says true claims: wherever the matcher reads one of its captions as usable, the
+    claims it reads are among the grammar's and hold of the pair, the shown image's ones of the shown image."""
+    targets, references = tiny_pairs
+    grammar = CaptionGrammar(seed=3)
+    captions = grammar.describe_with_claims(tiny.params, targets, references)
+    usable = 0
+    for b, caption in enumerate(captions):
+        match = match_caption(caption.text)
+        if not match.usable:
+            continue
+        usable += 1
+        assert set(match.claims) <= set(caption.claims), caption.text
+        assert caption_holds(match, tiny.params, targets[b:b + 1], references[b:b + 1])[0], caption.text
+    assert usable >= 0.7 * len(captions)
+    for caption in grammar.describe_single(tiny.params, np.arange(len(tiny))):
+        match = match_caption(caption.text)
+        assert not match.usable or set(match.claims) <= set(caption.claims), caption.text
