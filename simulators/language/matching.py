@@ -29,8 +29,9 @@ make a comparative strong ("a lot less pointy" needs twice the gap, like the gra
     >>> match_caption("has black laces").cause
     <Cause.UNMODELLED_ATTRIBUTE: 'unmodelled attribute'>
 
-`caption_holds` checks a usable caption against (target, reference) pairs with the grammar's own truth
-(`claim_matrices`), so a human caption is a true answer for a pair exactly where all its claims hold.
+`caption_truth` checks usable captions against (target, reference) pairs with the grammar's own truth
+(`claim_matrices`): a human caption is a true answer for a pair exactly where all its claims hold, and an
+informative one where one of them is also a difference the shown shoe lacks.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -563,23 +565,36 @@ def match_captions(texts: Iterable[str]) -> list[CaptionMatch]:
     return out
 
 
-def caption_holds(match: CaptionMatch, params: ShoeParams, targets: np.ndarray, references: np.ndarray,
-                  attributes: np.ndarray | None = None) -> np.ndarray:
-    """(B,) bool: for each (target, reference) pair, whether every claim of the usable `match` holds, a strong
-    one with twice the gap, and every reference claim holds of the reference, by the grammar's truth
-    (`claim_matrices`). `attributes` is the catalog's attribute table, if at hand."""
-    if not match.usable:
-        raise ValueError(f"caption {match.text!r} is not usable ({match.cause.value}); only usable captions hold")
+class CaptionTruth(NamedTuple):
+    """What usable captions say of (target, shown) pairs, as (M captions, B pairs) bool tables."""
+
+    holds: np.ndarray
+    """Every claim holds (a strong one with twice the gap) and every reference claim holds of the shown image."""
+    informative: np.ndarray
+    """It holds and states a difference: at least one claim is salient (the shown shoe clearly lacks it)."""
+
+
+def caption_truth(matches: Sequence[CaptionMatch], params: ShoeParams, targets: np.ndarray, references: np.ndarray,
+                  attributes: np.ndarray | None = None) -> CaptionTruth:
+    """Whether each usable caption is a true (and an informative) answer for each pair, by the grammar's truth
+    (`claim_matrices`, computed once for the batch). `attributes` is the catalog's attribute table, if at hand."""
+    for match in matches:
+        if not match.usable:
+            raise ValueError(f"caption {match.text!r} is not usable ({match.cause.value}); only usable captions hold")
     targets = np.asarray(targets, dtype=np.int64).reshape(-1)
     references = np.asarray(references, dtype=np.int64).reshape(-1)
     if len(targets) != len(references):
         raise ValueError(f"got {len(targets)} targets but {len(references)} references")
-    holds, _, doubled = claim_matrices(params, targets, references, attributes)
-    ok = np.ones(len(targets), dtype=bool)
-    for claim in match.claims:
-        ok &= (doubled if claim in match.strong else holds)[:, CLAIM_INDEX[claim]]
-    if match.reference_claims:
+    holds, salient, doubled = claim_matrices(params, targets, references, attributes)
+    shown = None
+    if any(m.reference_claims for m in matches):
         shown, _, _ = claim_matrices(params, references, references, attributes)
+    true = np.ones((len(matches), len(targets)), dtype=bool)
+    informative = np.zeros_like(true)
+    for m, match in enumerate(matches):
+        for claim in match.claims:
+            true[m] &= (doubled if claim in match.strong else holds)[:, CLAIM_INDEX[claim]]
+            informative[m] |= salient[:, CLAIM_INDEX[claim]]
         for claim in match.reference_claims:
-            ok &= shown[:, CLAIM_INDEX[claim]]
-    return ok
+            true[m] &= shown[:, CLAIM_INDEX[claim]]
+    return CaptionTruth(true, true & informative)

@@ -19,7 +19,7 @@ from simulators.human_captions import (
 )
 from simulators.language.claims import CLAIM_INDEX, Claim, claim_holds, claim_matrices
 from simulators.language.grammar import CaptionGrammar
-from simulators.language.matching import Cause, caption_holds, match_caption, match_captions
+from simulators.language.matching import Cause, caption_truth, match_caption, match_captions
 from simulators.registry import load_catalog
 
 # Captions written for these tests in the published format; no human caption is in the repository.
@@ -222,28 +222,28 @@ def tiny_pairs(tiny):
     return rng.integers(0, len(tiny), 300), rng.integers(0, len(tiny), 300)
 
 
-def test_caption_holds_is_the_grammars_truth_checked_claim_by_claim(tiny, tiny_pairs):
-    """Every usable caption's claims are claims of claims.py, and caption_holds agrees with the scalar
+def test_caption_truth_is_the_grammars_truth_checked_claim_by_claim(tiny, tiny_pairs):
+    """Every usable caption's claims are claims of claims.py, and caption_truth agrees with the scalar
     claim_holds on random pairs (a strong claim with the doubled gap of claim_matrices)."""
     targets, references = tiny_pairs
-    _, _, doubled = claim_matrices(tiny.params, targets, references)
-    ever_true = 0
-    for text in USABLE:
-        match = match_caption(text)
+    _, salient, doubled = claim_matrices(tiny.params, targets, references)
+    matches = match_captions(USABLE)
+    table, informative = caption_truth(matches, tiny.params, targets, references)
+    assert table.shape == informative.shape == (len(USABLE), len(targets))
+    for match, holds, said in zip(matches, table, informative, strict=True):
         assert all(c in CLAIM_INDEX for c in (*match.claims, *match.reference_claims))
-        holds = caption_holds(match, tiny.params, targets, references)
         for b, (t, r) in enumerate(zip(targets.tolist(), references.tolist(), strict=True)):
             expected = (all(claim_holds(c, tiny.params, t, r) for c in match.claims)
                         and all(doubled[b, CLAIM_INDEX[c]] for c in match.strong)
                         and all(claim_holds(c, tiny.params, r, r) for c in match.reference_claims))
-            assert holds[b] == expected, (text, t, r)
-        ever_true += bool(holds.any())
-    assert ever_true >= len(USABLE) // 2  # the check is not vacuous
+            assert holds[b] == expected, (match.text, t, r)
+            assert said[b] == (expected and any(salient[b, CLAIM_INDEX[c]] for c in match.claims))
+    assert table.any(axis=1).sum() >= len(USABLE) // 2  # the check is not vacuous
 
 
-def test_caption_holds_refuses_an_unusable_caption(tiny):
+def test_caption_truth_refuses_an_unusable_caption(tiny):
     with pytest.raises(ValueError, match="not usable .unmodelled attribute"):
-        caption_holds(match_caption("has black laces"), tiny.params, np.array([0]), np.array([1]))
+        caption_truth([match_caption("has black laces")], tiny.params, np.array([0]), np.array([1]))
 
 
 def test_the_grammars_own_captions_are_never_misread(tiny, tiny_pairs):
@@ -252,15 +252,13 @@ def test_the_grammars_own_captions_are_never_misread(tiny, tiny_pairs):
     targets, references = tiny_pairs
     grammar = CaptionGrammar(seed=3)
     captions = grammar.describe_with_claims(tiny.params, targets, references)
-    usable = 0
-    for b, caption in enumerate(captions):
-        match = match_caption(caption.text)
-        if not match.usable:
-            continue
-        usable += 1
-        assert set(match.claims) <= set(caption.claims), caption.text
-        assert caption_holds(match, tiny.params, targets[b:b + 1], references[b:b + 1])[0], caption.text
-    assert usable >= 0.7 * len(captions)
+    matches = match_captions(c.text for c in captions)
+    usable = [b for b, m in enumerate(matches) if m.usable]
+    for b in usable:
+        assert set(matches[b].claims) <= set(captions[b].claims), captions[b].text
+    holds, _ = caption_truth([matches[b] for b in usable], tiny.params, targets[usable], references[usable])
+    assert holds.diagonal().all()  # caption b is true of its own pair b
+    assert len(usable) >= 0.7 * len(captions)
     for caption in grammar.describe_single(tiny.params, np.arange(len(tiny))):
         match = match_caption(caption.text)
         assert not match.usable or set(match.claims) <= set(caption.claims), caption.text
