@@ -353,6 +353,12 @@ class ShoeRetrievalEnv(_EnvProperties, gym.Env):
       what-if rollouts), a `User` and a `Vocabulary` as typed arguments; `what_if` and `fork` now
       refuse a dialog that has ended instead of answering for it; the properties above, in place
       of the turn loop (`env.core`, now private).
+    - v0 on world v2 (the id kept: it is the one users were promised): SynthShoes' render version 3 (25
+      colours, among them the navy, cream and bronze shades) and grammar v4 changed every image, every
+      feature vector and every caption, so every default trajectory changed; the spaces, the reward and the
+      options did not. The catalog is `synthshoes-99e1afbff6853e02` (world v1: `synthshoes-e2c75fdbbb85ea30`);
+      results files record it (`catalog.name`, with the catalog's content hash), which is how results of the
+      two worlds are told apart, and the protocol's frozen dialogs are per catalog.
 
     >>> import gymnasium as gym, envs
     >>> env = gym.make("envs:ShoeRetrieval-v0", catalog="tiny", action_type="candidate")
