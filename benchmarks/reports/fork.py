@@ -15,7 +15,6 @@ repeat so machine noise hits them alike; medians are reported, with the spread o
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from typing import Any
@@ -23,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description
-from envs.ranking import resolve_device
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import write_json
@@ -95,22 +94,16 @@ def bench_user(catalog: Catalog, vocabulary: Vocabulary, user_name: str, device:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser = command_parser(__doc__, threads=True, progress=False)
     parser.add_argument("--user", nargs="+", default=["grammar", "attributes-3"], choices=registry.USER_NAMES,
                         help="users to time (the captioner is trained on first use: minutes on the full catalog)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice); 1 steadies timings on a crowded machine")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--out", default="results/fork.json")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    catalog = registry.load_catalog(args.catalog, device=device)
+    run = setup(args)
+    catalog, device = run.catalog, torch.device(run.device)
     vocabulary = registry.load_vocabulary(catalog)
     report: dict[str, Any] = {"machine": machine_description(device), "device": str(device), "catalog": catalog.name,
                               "dialogs": DIALOGS, "branches_per_dialog": BRANCHES, "turns": TURNS,

@@ -18,7 +18,6 @@ Writes results/lookahead.json.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 from agents.dialog_manager import DialogManagerAgent
 from agents.policy_improvement import rollout_scores
 from agents.returns import RETURNS
+from benchmarks.cli import command_parser, setup
 from envs.evaluation import protocol_first_candidates, run_dialogs
 from envs.ranking import cumulative_hits, rank_percentile
 from envs.shoe_retrieval import ShoeRetrievalVectorEnv
@@ -84,13 +84,12 @@ def lookahead_ranks(agent: DialogManagerAgent, env: ShoeRetrievalVectorEnv, targ
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_parser(__doc__, progress=False)
     parser.add_argument("--run", required=True, help="a dialog-manager checkpoint folder (pi: the SL manager)")
     parser.add_argument("--compare", nargs="*", default=[],
                         help="checkpoints trained to imitate pi' (policy improvement, SCST), run greedily on the same "
                              "dialogs: the share of pi's gain over pi each distilled")
     parser.add_argument("--user", default="captioner", choices=registry.USER_NAMES)
-    parser.add_argument("--catalog", default="full", choices=registry.CATALOG_NAMES)
     parser.add_argument("--dialogs", type=int, default=512, help="protocol test dialogs (a fixed subset)")
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--top-k", type=int, default=4)
@@ -98,19 +97,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="what pi's rollouts are scored by (agents.returns)")
     parser.add_argument("--informative-only", action="store_true",
                         help="pi' may show the target only where pi would: the gain of more informative choices alone")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="results/lookahead.json")
     args = parser.parse_args(argv)
-    catalog = registry.load_catalog(args.catalog, device=args.device)
+    run = setup(args)
+    catalog, device = run.catalog, run.device
     vocabulary = registry.load_vocabulary(catalog)
-    user = registry.make_user(args.user, catalog, device=args.device, vocabulary=vocabulary)
-    agent = DialogManagerAgent.load(args.run, catalog, vocabulary, device=args.device)
+    user = registry.make_user(args.user, catalog, device=device, vocabulary=vocabulary)
+    agent = DialogManagerAgent.load(args.run, catalog, vocabulary, device=device)
     agent.use_split("test")
     n_test = len(catalog.test_ids)
     count = min(args.dialogs, n_test)
     targets = np.sort(make_rng(0, "protocol", "training-subset").choice(n_test, count, replace=False))
     firsts = protocol_first_candidates(n_test, 0)[targets]
-    common = {"catalog": catalog, "split": "test", "user": user, "vocabulary": vocabulary, "device": args.device,
+    common = {"catalog": catalog, "split": "test", "user": user, "vocabulary": vocabulary, "device": device,
               "max_turns": args.turns, "num_envs": min(count, 256)}
 
     def greedy_ranks(manager: DialogManagerAgent) -> np.ndarray:
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     agent, ShoeRetrievalVectorEnv(action_type="query_and_candidate", **common), targets, firsts, 0,
                     args.top_k, args.return_name, args.informative_only)}
     for path in args.compare:
-        other = DialogManagerAgent.load(path, catalog, vocabulary, device=args.device)
+        other = DialogManagerAgent.load(path, catalog, vocabulary, device=device)
         other.use_split("test")
         policies[f"{other.meta.get('method', 'run')}: {path}"] = greedy_ranks(other)
     report: dict[str, Any] = {"run": args.run, "user": args.user, "dialogs": count, "top_k": args.top_k,

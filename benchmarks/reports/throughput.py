@@ -12,14 +12,14 @@ repeated timings are reported. Results go to a table on stdout and to JSON.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import numpy as np
 import torch
 
+from benchmarks.cli import command_parser, setup
 from benchmarks.machine import machine_description, median_seconds
-from envs.ranking import Ranker, ranks_per_query_loop, resolve_device
+from envs.ranking import Ranker, ranks_per_query_loop
 from envs.shoe_retrieval import ShoeRetrievalEnv, ShoeRetrievalVectorEnv
 from simulators import registry
 from simulators.cache import write_json
@@ -103,16 +103,14 @@ def bench_step_breakdown(catalog: Catalog, split: str, user: str, device: torch.
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
-    parser.add_argument("--device", default="cpu")
+    parser = command_parser(__doc__, progress=False)
     parser.add_argument("--users", nargs="+", default=list(registry.USER_NAMES), choices=registry.USER_NAMES)
     parser.add_argument("--splits", nargs="+", default=["train", "test"])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--out", default="results/throughput.json")
     args = parser.parse_args(argv)
-    device = resolve_device(args.device)
-    catalog = registry.load_catalog(args.catalog, device=device)
+    run = setup(args)
+    catalog, device = run.catalog, torch.device(run.device)
     vocabulary = registry.load_vocabulary(catalog)
     repeats = 5 if args.quick else 15
     steps = 20 if args.quick else 100
