@@ -11,7 +11,10 @@ spoken from the catalog's true attribute scores: the oracle) and "attributes-N-h
 "attributes-N-deep" (the same feedback spoken from attribute values estimated from hand-crafted image
 features or from the CNN features, as the paper's attribute baselines did; see
 `simulators.catalog.estimators`), with N in 1, 3, 10, and "relevance" (binary relevance: "more like
-this" / "less like this", whether the image on show is closer to the target than the one before it).
+this" / "less like this", whether the image on show is closer to the target than the one before it), and
+"human-replay" / "human-replay-heldout" (people's relative captions, replayed where true of the pair: the
+80% training part or the held-out 20%; they read the human caption file at run time, so they are in
+REPLAY_USER_NAMES, not in USER_NAMES).
 
 It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
 built from explicit arguments and never looks a name up.
@@ -34,6 +37,7 @@ from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estima
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
+from simulators.replay import HumanReplayUser
 from simulators.users import (
     ATTRIBUTE_COUNTS,
     ATTRIBUTE_FEEDBACK_WORDS,
@@ -54,6 +58,11 @@ USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n
 "attributes-N" speaks from the true attribute scores (the oracle), "attributes-N-handcrafted" and
 "attributes-N-deep" from estimated ones; all say the same words. "relevance" answers "more like this" or
 "less like this" (closer to the target than the previous image, in the retrieval space)."""
+
+REPLAY_USER_NAMES: tuple[str, ...] = ("human-replay", "human-replay-heldout")
+"""Names `make_user` also knows that need the human relative-caption file (`simulators.human_captions`):
+the replay user of the captions' training part (80% of target image names) and of the held-out 20%. Kept
+out of USER_NAMES, which commands and tests loop over without that file."""
 
 VOCABULARY_VERSION = 2
 """Bumped when the rule that builds the one vocabulary changes (2: one vocabulary for env, captioner and agents)."""
@@ -111,15 +120,21 @@ def load_vocabulary(catalog: Catalog, cache: ArtifactCache | None = None) -> Voc
 
 def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | torch.device = "cpu",
               progress: bool = True, vocabulary: Vocabulary | None = None,
-              cache: ArtifactCache | None = None) -> User:
-    """A user by name (see USER_NAMES) for `catalog`.
+              cache: ArtifactCache | None = None, captions: str | Path | None = None) -> User:
+    """A user by name (see USER_NAMES and REPLAY_USER_NAMES) for `catalog`.
 
     "captioner" is the trained relative captioner (trained and cached on first use with a progress
     bar; `device` is where it decodes; it speaks the catalog's one vocabulary). "grammar" needs a
     catalog with generative parameters; "attributes-N" reads the catalog's true attribute scores (the oracle);
     "attributes-N-handcrafted" and "attributes-N-deep" read estimated scores (fitted and cached on first use);
-    "relevance" compares distances in the catalog's retrieval space.
+    "relevance" compares distances in the catalog's retrieval space. The replay users read the relative-caption
+    file `captions` (else `$SHOE_RETRIEVAL_HUMAN_CAPTIONS`, else the shared folder; FileNotFoundError if none).
     """
+    if name in REPLAY_USER_NAMES:
+        if getattr(catalog, "params", None) is None:
+            raise ValueError(f"the {name} user needs a catalog with generative parameters")
+        part = "heldout" if name == "human-replay-heldout" else "train"
+        return HumanReplayUser.from_file(catalog.params, captions, part, seed, getattr(catalog, "attributes", None))
     if name == "captioner":
         if not isinstance(catalog, Catalog):
             raise ValueError("the captioner user needs a Catalog (with spatial maps)")
@@ -138,7 +153,7 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         if not isinstance(catalog, Catalog):
             raise ValueError(f"the {name} user needs a Catalog to estimate attributes from")
         return AttributeUser(load_attribute_estimates(catalog, kind, cache), int(count), seed)
-    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES}")
+    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES + REPLAY_USER_NAMES}")
 
 
 def user_fingerprint(user: User | Any) -> str:
@@ -150,10 +165,13 @@ def user_fingerprint(user: User | Any) -> str:
         return f"attributes:{hashlib.sha256(np.ascontiguousarray(user.attributes).tobytes()).hexdigest()[:16]}"
     if isinstance(user, GrammarUser):
         return f"grammar:v{GRAMMAR_VERSION}"
+    if isinstance(user, HumanReplayUser):
+        texts = hashlib.sha256("\n".join(user.texts).encode("utf-8")).hexdigest()[:16]
+        return f"{user.name}:{texts}"
     if isinstance(user, RelevanceUser):
         return f"relevance:{user.reference_distance:.6g}"
     return f"{type(user).__module__}.{type(user).__qualname__}"
 
 
-__all__ = ["CATALOG_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog", "load_vocabulary",
-           "make_user", "user_fingerprint", "user_words"]
+__all__ = ["CATALOG_NAMES", "REPLAY_USER_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog",
+           "load_vocabulary", "make_user", "user_fingerprint", "user_words"]

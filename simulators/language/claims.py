@@ -896,14 +896,19 @@ def _directed(gap: float, value: object, up: str, down: str, threshold: float) -
     return False
 
 
-def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -> bool:
+def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int, strong: bool = False) -> bool:
     """Whether `claim` is true of the pair, checked directly on the readable parameters.
 
-    Absolute claims are checked on the target alone; relative claims against their thresholds.
-    Written separately from `claim_matrices` so that each checks the other. Unknown claims are false.
+    Absolute claims are checked on the target alone; relative claims against their thresholds, twice
+    them when `strong` (a comparative said with a degree, "much darker": `claim_matrices`' strong table;
+    an absolute claim is never strong). Written separately from `claim_matrices` so that each checks the
+    other. Unknown claims are false.
     """
     t, r = item(params, target), item(params, reference)
     kind, value = claim.kind, claim.value
+    if strong and not kind.endswith("_rel"):
+        return False
+    scale = 2 if strong else 1
 
     def light(row: dict) -> float:
         return next(c.lightness for c in COLOURS if c.name == row["primary_colour"])
@@ -929,18 +934,18 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
     if kind == "sole_colour":
         return t["accent_colour"] == value
     if kind == "colour_rel" and value in ("brighter", "paler"):
-        return _directed(saturation(t) - saturation(r), value, "brighter", "paler", SATURATION_GAP)
+        return _directed(saturation(t) - saturation(r), value, "brighter", "paler", scale * SATURATION_GAP)
     if kind == "colour_rel":
-        return _directed(light(t) - light(r), value, "lighter", "darker", LIGHTNESS_GAP)
+        return _directed(light(t) - light(r), value, "lighter", "darker", scale * LIGHTNESS_GAP)
     if kind == "heel_width_rel":
         gap = HEEL_WIDTH[t["heel_shape"]] - HEEL_WIDTH[r["heel_shape"]]  # nan (never true) if either is flat
-        return _directed(gap, value, "wider", "narrower", 1)
+        return _directed(gap, value, "wider", "narrower", scale)
     if kind == "detail_rel":
-        return _directed(details(t) - details(r), value, "busier", "plainer", 1)
+        return _directed(details(t) - details(r), value, "busier", "plainer", scale)
     if kind == "texture_rel":
-        return _directed(textured(t) - textured(r), value, "more textured", "smoother", 1)
+        return _directed(textured(t) - textured(r), value, "more textured", "smoother", scale)
     if kind == "open_rel":
-        return _directed(openness(t) - openness(r), value, "more open", "more covered", 1)
+        return _directed(openness(t) - openness(r), value, "more open", "more covered", scale)
     if kind in ("two_tone", "stitching", "logo", "lug_sole"):
         return value is True and bool(t[kind])
     if kind == "velcro":
@@ -955,22 +960,23 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
     if kind == "style" and value in SUBTYPES:
         return bool(subtypes({column: params[column][[target]] for column in params})[str(value)][0])
     if kind == "heel_rel":
-        return _directed(float(t["heel_height"]) - float(r["heel_height"]), value, "higher", "lower", HEEL_GAP_CM)
+        gap = float(t["heel_height"]) - float(r["heel_height"])
+        return _directed(gap, value, "higher", "lower", scale * HEEL_GAP_CM)
     if kind == "heel_shape":
         return value != "flat" and t["heel_shape"] == value
     if kind == "toe":
         return t["toe_shape"] != "open" if value == "closed" else t["toe_shape"] == value
     if kind == "toe_rel" and value == "rounder":
-        return t["toe_shape"] == "round" and r["toe_shape"] == "pointed"
+        return not strong and t["toe_shape"] == "round" and r["toe_shape"] == "pointed"  # a gap of 1 at most
     if kind == "toe_rel":
         gap = TOE_POINTINESS[t["toe_shape"]] - TOE_POINTINESS[r["toe_shape"]]
-        return _directed(gap, value, "more pointy", "less pointy", POINT_GAP)
+        return _directed(gap, value, "more pointy", "less pointy", scale * POINT_GAP)
     if kind == "shaft":
         return value != "none" and t["shaft_height"] == value
     if kind == "shaft_rel":
-        return _directed(shaft_level(t) - shaft_level(r), value, "taller", "shorter", SHAFT_GAP)
+        return _directed(shaft_level(t) - shaft_level(r), value, "taller", "shorter", scale * SHAFT_GAP)
     if kind == "straps_rel":
-        return _directed(int(t["strap_count"]) - int(r["strap_count"]), value, "more", "fewer", 1)
+        return _directed(int(t["strap_count"]) - int(r["strap_count"]), value, "more", "fewer", scale)
     if kind == "straps":
         return value is True and int(t["strap_count"]) > 0
     if kind in ("laces", "buckle"):
@@ -987,11 +993,12 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
         return value is True and FINISH_SHINE[t["finish"]] >= SHINY_MIN
     if kind == "finish_rel":
         gap = FINISH_SHINE[t["finish"]] - FINISH_SHINE[r["finish"]]
-        return _directed(gap, value, "more shiny", "less shiny", SHINE_GAP)
+        return _directed(gap, value, "more shiny", "less shiny", scale * SHINE_GAP)
     if kind == "ornament":
         return value != "none" and t["ornament"] == value
     if kind == "sole_rel":
-        return _directed(float(t["platform"]) - float(r["platform"]), value, "thicker", "thinner", PLATFORM_GAP_CM)
+        gap = float(t["platform"]) - float(r["platform"])
+        return _directed(gap, value, "thicker", "thinner", scale * PLATFORM_GAP_CM)
     if kind == "platform":
         return value is True and float(t["platform"]) >= PLATFORM_MIN_CM
     if kind == "pattern":
@@ -1002,7 +1009,7 @@ def claim_holds(claim: Claim, params: ShoeParams, target: int, reference: int) -
         name, sign = STYLE_ATTRIBUTES[str(value)]
         pair = np.array([target, reference])
         scores = compute_attributes({column: params[column][pair] for column in params})[:, ATTRIBUTES.index(name)]
-        return sign * (float(scores[0]) - float(scores[1])) >= STYLE_GAP - 1e-6
+        return sign * (float(scores[0]) - float(scores[1])) >= scale * STYLE_GAP - 1e-6
     if kind == "no":
         absent = {"heel": t["heel_shape"] == "flat", "straps": int(t["strap_count"]) == 0, "laces": not t["laces"],
                   "buckle": not t["buckle"], "shiny": FINISH_SHINE[t["finish"]] <= DULL_MAX,
