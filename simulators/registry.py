@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from simulators.cache import ArtifactCache, content_hash
-from simulators.captioner.user import CaptionerUser, load_captioner
+from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
 from simulators.corpora import CorpusConfig, load_corpus
@@ -51,14 +51,20 @@ from simulators.users import (
 CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
 """Names `load_catalog` knows: "full" is the protocol's SynthShoes (14,658 items), "tiny" a 64-item test catalog."""
 
-USER_NAMES: tuple[str, ...] = ("captioner", "grammar", *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS),
+USER_NAMES: tuple[str, ...] = ("captioner", "captioner-sampled", "grammar",
+                               *(f"attributes-{n}" for n in ATTRIBUTE_COUNTS),
                                *(f"attributes-{n}-{kind}" for kind in ESTIMATOR_KINDS for n in ATTRIBUTE_COUNTS),
                                "relevance")
-"""Names `make_user` knows; "captioner" (the trained relative captioner) is the environment's default.
+"""Names `make_user` knows; "captioner" (the trained relative captioner, greedy) is the environment's default,
+"captioner-sampled" the same weights sampling its words (SAMPLED_CAPTIONER), so a pair can be described in
+more than one way, as people do.
 "attributes-N" speaks from the true attribute scores (the oracle), "attributes-N-handcrafted" and
 "attributes-N-deep" from estimated ones; all say the same words. "relevance" answers "more like this" or
 "less like this" (closer to the target than the previous image, in the retrieval space)."""
 
+SAMPLED_CAPTIONER = CaptionerUserConfig(decoding="sample", temperature=1.0, top_p=0.9)
+"""How "captioner-sampled" decodes: each word drawn from the row's generator among the most probable words
+that make up 90% of the probability."""
 REPLAY_USER_NAMES: tuple[str, ...] = ("human-replay", "human-replay-heldout")
 """Names `make_user` also knows that need the human relative-caption file (`simulators.human_captions`):
 the replay user of the captions' training part (80% of target image names) and of the held-out 20%. Kept
@@ -135,11 +141,13 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
             raise ValueError(f"the {name} user needs a catalog with generative parameters")
         part = "heldout" if name == "human-replay-heldout" else "train"
         return HumanReplayUser.from_file(catalog.params, captions, part, seed, getattr(catalog, "attributes", None))
-    if name == "captioner":
+    if name in ("captioner", "captioner-sampled"):
         if not isinstance(catalog, Catalog):
             raise ValueError("the captioner user needs a Catalog (with spatial maps)")
         vocabulary = vocabulary if vocabulary is not None else load_vocabulary(catalog, cache)
-        return load_captioner(catalog, vocabulary, seed=seed, device=device, progress=progress, cache=cache)
+        decoding = SAMPLED_CAPTIONER if name == "captioner-sampled" else None
+        return load_captioner(catalog, vocabulary, seed=seed, device=device, progress=progress, cache=cache,
+                              user_config=decoding)
     if name == "grammar":
         if getattr(catalog, "params", None) is None:
             raise ValueError("the grammar user needs a catalog with generative parameters")
@@ -160,7 +168,10 @@ def user_fingerprint(user: User | Any) -> str:
     """What a user's answers rest on, for results files: the captioner's artifact content hash, a hash of
     the attribute values an attribute user speaks from, or the grammar's / the rule's version."""
     if isinstance(user, CaptionerUser) and user.path is not None:
-        return f"captioner:{content_hash(user.path)[:16]}"
+        config = user.config
+        decoding = {"greedy": "", "beam": f":beam{config.beam_size}-lp{config.length_penalty:g}",
+                    "sample": f":sample-t{config.temperature:g}-p{config.top_p:g}"}[config.decoding]
+        return f"captioner:{content_hash(user.path)[:16]}{decoding}"
     if isinstance(user, AttributeUser):
         return f"attributes:{hashlib.sha256(np.ascontiguousarray(user.attributes).tobytes()).hexdigest()[:16]}"
     if isinstance(user, GrammarUser):

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simulators.language.vocab import BOS_ID, EOS_ID, MAX_LEN, PAD_ID
+from simulators.language.vocab import BOS_ID, EOS_ID, MAX_LEN, PAD_ID, UNK_ID
 
 FUSIONS: tuple[str, ...] = ("concat", "difference", "concat-difference")
 """How target (t) and reference (r) maps meet at each location: [t, r] (the paper's), t - r, or [t, r, t - r]."""
@@ -266,11 +266,14 @@ class RelativeCaptioner(nn.Module):
 
     @torch.inference_mode()
     def greedy(self, target_maps: torch.Tensor, reference_maps: torch.Tensor,
-               uniforms: torch.Tensor | None = None, temperature: float = 1.0, colours: Colours = None) -> torch.Tensor:
+               uniforms: torch.Tensor | None = None, temperature: float = 1.0, colours: Colours = None,
+               top_p: float = 1.0) -> torch.Tensor:
         """(B, max_len) token ids, <eos> then <pad> after each caption's end.
 
         Greedy (argmax) by default. With `uniforms` (B, max_len) in [0, 1), each row instead samples
-        its words by inverse CDF from its own numbers, so a row's caption depends only on its own draws.
+        its words by inverse CDF from its own numbers, so a row's caption depends only on its own draws;
+        `temperature` divides the logits, and with `top_p` < 1 only the most probable words whose
+        probabilities reach `top_p` together can be drawn (nucleus sampling).
         Rows that have ended are dropped from the batch, so the cost follows the mean caption length.
         """
         b, max_len, dev = target_maps.shape[0], self.config.max_len, target_maps.device
@@ -279,8 +282,9 @@ class RelativeCaptioner(nn.Module):
         words = torch.full((b,), BOS_ID, dtype=torch.long, device=dev)
         out = torch.full((b, max_len), PAD_ID, dtype=torch.long, device=dev)
         active = torch.arange(b, device=dev)  # original rows still writing
-        banned = torch.tensor([PAD_ID, BOS_ID], device=dev)
-        banned_first = torch.tensor([PAD_ID, BOS_ID, EOS_ID], device=dev)  # at least one word
+        never = [PAD_ID, BOS_ID] + [UNK_ID] * (uniforms is not None)  # a sampler could draw <unk>: a user never says it
+        banned = torch.tensor(never, device=dev)
+        banned_first = torch.tensor([*never, EOS_ID], device=dev)  # at least one word
         for t in range(max_len):
             logits, hh, c, _ = self.step(self.embed(words), word_table[words], hh, c, annotations, projected, w,
                                          colour_out)
@@ -290,7 +294,12 @@ class RelativeCaptioner(nn.Module):
             elif uniforms is None:
                 words = logits.argmax(dim=-1)  # (B',)
             else:
-                cdf = torch.softmax(logits / temperature, dim=-1).cumsum(dim=-1)  # (B', V)
+                probs = torch.softmax(logits / temperature, dim=-1)  # (B', V)
+                if top_p < 1.0:
+                    ordered, order = probs.sort(dim=-1, descending=True)
+                    outside = ordered.cumsum(dim=-1) - ordered >= top_p  # words after the nucleus is full
+                    probs = probs.scatter(1, order, ordered.masked_fill(outside, 0.0))
+                cdf = probs.cumsum(dim=-1)
                 u = uniforms[active, t : t + 1].to(cdf) * cdf[:, -1:]
                 words = torch.searchsorted(cdf, u).squeeze(1).clamp_max(logits.shape[1] - 1)
             out[active, t] = words

@@ -58,6 +58,9 @@ class CaptionerUserConfig:
     beam_size=2 with 0.75 is the fastest setting that meets both quality targets (docs/results/captioner.md)."""
     temperature: float = 1.0
     """Softmax temperature for decoding="sample"."""
+    top_p: float = 1.0
+    """Nucleus for decoding="sample": each word is drawn among the most probable words whose probabilities
+    reach `top_p` together (1: every word)."""
     cache_size: int = 200_000
     """Most (target, candidate) captions kept; the least recently used are dropped first (0: no cache)."""
     batch_size: int = 1024
@@ -68,6 +71,8 @@ class CaptionerUserConfig:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
         if self.beam_size < 1 or self.batch_size < 1 or self.cache_size < 0 or not self.temperature > 0:
             raise ValueError("beam_size and batch_size must be positive, cache_size >= 0, temperature > 0")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if not self.length_penalty >= 0:
             raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
 
@@ -150,7 +155,8 @@ class CaptionerUser(User):
             t, r, colours = self.images.pair(target_ids[start : start + step], reference_ids[start : start + step])
             if uniforms is not None:
                 u = torch.as_tensor(uniforms[start : start + step], dtype=torch.float32, device=self.device)
-                ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature, colours=colours)
+                ids = self.model.greedy(t, r, uniforms=u, temperature=self.config.temperature, colours=colours,
+                                        top_p=self.config.top_p)
             elif self.config.decoding == "beam":
                 ids = self.model.beam_search(t, r, beam_size=self.config.beam_size,
                                              length_penalty=self.config.length_penalty, colours=colours)

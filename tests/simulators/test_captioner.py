@@ -25,7 +25,7 @@ from simulators.captioner import (
 from simulators.captioner.checkpoint import WEIGHTS
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import SAME_ITEM_PHRASE
-from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+from simulators.language.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocabulary
 from simulators.registry import load_vocabulary
 
 TINY_TRAIN = TrainConfig.tiny()
@@ -253,3 +253,34 @@ def test_cuda_decodes_like_cpu(captioner, tiny_catalog, session_cache):
     gpu = CaptionerUser(copy.deepcopy(captioner.model), captioner.vocabulary, tiny_catalog, device="cuda",
                         cache=session_cache)
     assert gpu.caption(t, c) == captioner.caption(t, c)
+
+
+def test_nucleus_sampling_keeps_only_the_most_probable_words():
+    model = random_model(seed=5)
+    t, r = torch.randn(6, 4, 8), torch.randn(6, 4, 8)
+    uniforms = torch.rand(6, model.config.max_len, generator=torch.Generator().manual_seed(0))
+    other = torch.rand(6, model.config.max_len, generator=torch.Generator().manual_seed(1))
+    top_word = model.greedy(t, r, uniforms=uniforms, top_p=1e-6)
+    assert torch.equal(model.greedy(t, r, uniforms=other, top_p=1e-6), top_word)  # the nucleus is the top word
+    assert not torch.equal(model.greedy(t, r, uniforms=other), model.greedy(t, r, uniforms=uniforms))
+    assert not (model.greedy(t, r, uniforms=uniforms) == UNK_ID).any()  # a sampler never says <unk>
+    full = model.greedy(t, r, uniforms=uniforms)
+    assert torch.equal(model.greedy(t, r, uniforms=uniforms, top_p=1.0), full)
+    nucleus = model.greedy(t, r, uniforms=uniforms, top_p=0.9)
+    assert torch.equal(model.greedy(t, r, uniforms=uniforms, top_p=0.9), nucleus)
+    with pytest.raises(ValueError, match="top_p"):
+        CaptionerUserConfig(decoding="sample", top_p=0.0)
+
+
+def test_the_sampled_captioner_user_shares_the_weights_and_says_so_in_its_fingerprint(captioner, tiny_catalog,
+                                                                                        session_cache):
+    from simulators.registry import make_user, user_fingerprint
+
+    sampled = make_user("captioner-sampled", tiny_catalog, cache=session_cache, progress=False)
+    greedy = make_user("captioner", tiny_catalog, cache=session_cache, progress=False)
+    assert sampled.config.decoding == "sample" and sampled.config.top_p == 0.9
+    assert user_fingerprint(sampled) != user_fingerprint(greedy)
+    assert user_fingerprint(sampled).startswith(user_fingerprint(greedy) + ":sample")
+    t, c = np.arange(8), (np.arange(8) + 1) % len(tiny_catalog.train_ids)
+    first = sampled.describe(t, c, rngs=[np.random.default_rng(k) for k in range(8)])
+    assert first == sampled.describe(t, c, rngs=[np.random.default_rng(k) for k in range(8)])
