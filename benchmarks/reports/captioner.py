@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="also score beam search with these beam sizes")
     parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
                         help="beam scores divided by length ** this; several values score several beams")
+    parser.add_argument("--sample", action="store_true",
+                        help="also score the sampled captioner (the registry's captioner-sampled), and count how "
+                             "often two of its draws for one pair differ")
     parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
     parser.add_argument("--png", default="docs/captioner_examples.png",
                         help="where the examples are drawn ('': nowhere)")
@@ -194,6 +197,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     greedy_s = time.perf_counter() - t0
     for name, decoder in list(decoders.items())[1:]:
         systems[name] = decoder.caption(targets, refs)
+    draws_differ = None
+    if args.sample:
+        sampler = user.with_config(registry.SAMPLED_CAPTIONER)
+        sampler.reset(0)
+        first, second = sampler.describe(targets, refs), sampler.describe(targets, refs)
+        systems["captioner (sampled, top-p 0.9)"] = first
+        draws_differ = float(np.mean([a != b for a, b in zip(first, second, strict=True)]))
     systems["grammar user"] = GrammarUser(params, seed=1).describe(targets, refs)
 
     results: dict[str, Any] = {}
@@ -208,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "machine": machine_description(device), "checkpoint": str(user.path),
               "training": history, "load_or_train_seconds": round(load_s, 1),
               "test_decode_seconds": round(greedy_s, 1), "decode_speed": speed,
-              "decode_speed_by_system": speeds, "results": results,
+              "decode_speed_by_system": speeds, "results": results, "sampled_draws_differ": draws_differ,
               "paper_bleu1": PAPER_BLEU1,
               "targets": {"claims_true": TARGET_CLAIMS_TRUE, "difference_stated": TARGET_DIFFERENCE_STATED,
                           "captions_per_s": TARGET_CAPTIONS_PER_S}}
@@ -234,6 +244,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{k} {v['stated']} {100 * v['false_share']:.0f}%" for k, v in list(kinds.items())[:12]))
     print(f"\ntargets: claims true >= {TARGET_CLAIMS_TRUE:.0%}, difference stated >= {TARGET_DIFFERENCE_STATED:.0%} "
           f"(relative rows)")
+    if draws_differ is not None:
+        print(f"captioner (sampled, top-p 0.9): two draws for one test pair differ in {100 * draws_differ:.1f}% "
+              f"of pairs")
     for name, sp in speeds.items():
         print(f"{name} decode: {sp['captions_per_s']:.0f} captions/s at batch {sp['batch']} (median of "
               f"{sp['repeats']}, {torch.get_num_threads()} torch threads; target >= {TARGET_CAPTIONS_PER_S:.0f})")
