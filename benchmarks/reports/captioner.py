@@ -27,6 +27,7 @@ into a PNG grid.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import statistics
 import textwrap
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sample", action="store_true",
                         help="also score the sampled captioner (the registry's captioner-sampled), and count how "
                              "often two of its draws for one pair differ")
+    parser.add_argument("--top-p", type=float, nargs="+", default=[registry.SAMPLED_CAPTIONER.top_p],
+                        help="with --sample: the nucleus (several values score several samplers); default %(default)s")
     parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
     parser.add_argument("--png", default="docs/captioner_examples.png",
                         help="where the examples are drawn ('': nowhere)")
@@ -197,13 +200,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     greedy_s = time.perf_counter() - t0
     for name, decoder in list(decoders.items())[1:]:
         systems[name] = decoder.caption(targets, refs)
-    draws_differ = None
-    if args.sample:
-        sampler = user.with_config(registry.SAMPLED_CAPTIONER)
+    draws_differ: dict[str, float] = {}
+    for top_p in args.top_p if args.sample else []:
+        sampler = user.with_config(dataclasses.replace(registry.SAMPLED_CAPTIONER, top_p=top_p))
         sampler.reset(0)
         first, second = sampler.describe(targets, refs), sampler.describe(targets, refs)
-        systems["captioner (sampled, top-p 0.9)"] = first
-        draws_differ = float(np.mean([a != b for a, b in zip(first, second, strict=True)]))
+        systems[f"captioner (sampled, top-p {top_p:g})"] = first
+        draws_differ[f"top-p {top_p:g}"] = float(np.mean([a != b for a, b in zip(first, second, strict=True)]))
     systems["grammar user"] = GrammarUser(params, seed=1).describe(targets, refs)
 
     results: dict[str, Any] = {}
@@ -244,9 +247,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{k} {v['stated']} {100 * v['false_share']:.0f}%" for k, v in list(kinds.items())[:12]))
     print(f"\ntargets: claims true >= {TARGET_CLAIMS_TRUE:.0%}, difference stated >= {TARGET_DIFFERENCE_STATED:.0%} "
           f"(relative rows)")
-    if draws_differ is not None:
-        print(f"captioner (sampled, top-p 0.9): two draws for one test pair differ in {100 * draws_differ:.1f}% "
-              f"of pairs")
+    for name, share in draws_differ.items():
+        print(f"captioner (sampled, {name}): two draws for one test pair differ in {100 * share:.1f}% of pairs")
     for name, sp in speeds.items():
         print(f"{name} decode: {sp['captions_per_s']:.0f} captions/s at batch {sp['batch']} (median of "
               f"{sp['repeats']}, {torch.get_num_threads()} torch threads; target >= {TARGET_CAPTIONS_PER_S:.0f})")
