@@ -113,6 +113,9 @@ class TimedUser:
     def __init__(self, user: Any, watch: Stopwatch):
         self.user, self.watch = user, watch
         self.compares_with_previous = getattr(user, "compares_with_previous", False)
+        self.draws_per_dialog = getattr(user, "draws_per_dialog", False)
+        if self.draws_per_dialog:
+            self.draw_dialog = user.draw_dialog
 
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray, rngs: Any = None,
                  **context: Any) -> list[str]:

@@ -24,7 +24,7 @@ RESET_OPTIONS = ("target", "first_candidate")
 SHARED = ("catalog", "item_ids", "n", "features", "dim", "ranker", "user", "vocabulary", "action_type", "max_turns",
           "privileged", "query_bound")
 """What forked batches share with their parent; everything else is per-dialog state, copied."""
-PER_DIALOG = ("target", "candidate", "turn", "rank", "percentile", "tokens", "n_shown")
+PER_DIALOG = ("target", "candidate", "turn", "rank", "percentile", "tokens", "n_shown", "dialog_draw")
 """The per-dialog numpy arrays (besides `text`, `shown` and `shown_idx`)."""
 
 
@@ -59,6 +59,7 @@ class DialogBatch:
         # The same set as indices, padded with each row's first image: cheap to exclude from the argmin.
         self.shown_idx = torch.zeros((b, 8), dtype=torch.long, device=self.ranker.device)
         self.n_shown = np.zeros(b, dtype=np.int64)
+        self.dialog_draw = np.zeros(b, dtype=np.int64)  # what a user with draws_per_dialog drew for the dialog
 
     def __len__(self) -> int:
         return len(self.target)
@@ -141,6 +142,7 @@ class DialogBatch:
         frozen = np.zeros(b, dtype=bool) if frozen is None else frozen
         changed = ~frozen
         compares = getattr(self.user, "compares_with_previous", False)
+        draws = getattr(self.user, "draws_per_dialog", False)
         previous = self.candidate.copy() if compares else None  # what each row showed before this turn
         step_rows = np.flatnonzero(changed & ~reset_rows)
         all_queries = np.empty((b, self.dim), dtype=np.float32)
@@ -154,6 +156,8 @@ class DialogBatch:
             self.shown[row, first] = True
             self.shown_idx[row] = first
             self.n_shown[row] = 1
+            if draws:
+                self.dialog_draw[row] = self.user.draw_dialog(rng)
             all_queries[row] = self.features[first]
         if len(step_rows):
             all_queries[step_rows] = queries
@@ -175,6 +179,8 @@ class DialogBatch:
         if previous is not None:
             previous[reset_rows] = -1
             context["previous_ids"] = np.where(previous[rows] >= 0, self.item_ids[previous[rows]], -1)
+        if draws:
+            context["dialog_draws"] = self.dialog_draw[rows]
         texts = self.user.describe(self.item_ids[self.target[rows]], self.item_ids[self.candidate[rows]],
                                    rngs=list(rngs) if every else [rngs[r] for r in rows], **context)
         if every:

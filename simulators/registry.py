@@ -14,7 +14,9 @@ features or from the CNN features, as the paper's attribute baselines did; see
 this" / "less like this", whether the image on show is closer to the target than the one before it), and
 "human-replay" / "human-replay-heldout" (people's relative captions, replayed where true of the pair: the
 80% training part or the held-out 20%; they read the human caption file at run time, so they are in
-REPLAY_USER_NAMES, not in USER_NAMES).
+REPLAY_USER_NAMES, not in USER_NAMES). Names joined by "+" make a population (`UserMixture`): each dialog's
+shopper is one of them, drawn from the dialog's generator, equally likely or by weights written after a
+colon ("captioner+grammar", "captioner:3+grammar:1"; see `parse_user_mixture`).
 
 It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
 built from explicit arguments and never looks a name up.
@@ -46,6 +48,7 @@ from simulators.users import (
     GrammarUser,
     RelevanceUser,
     User,
+    UserMixture,
 )
 
 CATALOG_NAMES: tuple[str, ...] = ("full", "tiny")
@@ -126,6 +129,32 @@ def load_vocabulary(catalog: Catalog, cache: ArtifactCache | None = None) -> Voc
     return Vocabulary.from_json(art.file("vocabulary.json").read_text(encoding="utf-8"))
 
 
+def parse_user_mixture(name: str) -> list[tuple[str, float]]:
+    """[(member name, weight)] of a user name: one member of weight 1 for a plain name, else the "+"-joined
+    members, each with the weight after its colon (1 when none); ValueError for empty or repeated members or a
+    weight that is not a positive number. "captioner:3+grammar" -> [("captioner", 3.0), ("grammar", 1.0)]."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a user name must be a non-empty string, got {name!r}")
+    if "+" not in name and ":" not in name:
+        return [(name, 1.0)]
+    members: list[tuple[str, float]] = []
+    for part in name.split("+"):
+        member, colon, weight = part.partition(":")
+        if not member:
+            raise ValueError(f"user mixture {name!r} has an empty member name")
+        try:
+            value = float(weight) if colon else 1.0
+        except ValueError:
+            raise ValueError(f"user mixture {name!r}: weight {weight!r} of {member!r} is not a number") from None
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"user mixture {name!r}: weight of {member!r} must be a positive number, got {weight!r}")
+        members.append((member, value))
+    names = [m for m, _ in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"user mixture {name!r} names a member twice")
+    return members
+
+
 def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | torch.device = "cpu",
               progress: bool = True, vocabulary: Vocabulary | None = None,
               cache: ArtifactCache | None = None, captions: str | Path | None = None) -> User:
@@ -137,7 +166,13 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
     "attributes-N-handcrafted" and "attributes-N-deep" read estimated scores (fitted and cached on first use);
     "relevance" compares distances in the catalog's retrieval space. The replay users read the relative-caption
     file `captions` (else `$SHOE_RETRIEVAL_HUMAN_CAPTIONS`, else the shared folder; FileNotFoundError if none).
+    A "+"-joined name is a `UserMixture` of its members (`parse_user_mixture`), each made with these arguments.
     """
+    members = parse_user_mixture(name)
+    if len(members) > 1 or members[0][1] != 1.0:
+        users = [make_user(member, catalog, seed, device, progress, vocabulary, cache, captions)
+                 for member, _ in members]
+        return UserMixture(users, [w for _, w in members], [m for m, _ in members], seed)
     if name in REPLAY_USER_NAMES:
         if getattr(catalog, "params", None) is None:
             raise ValueError(f"the {name} user needs a catalog with generative parameters")
@@ -183,8 +218,11 @@ def user_fingerprint(user: User | Any) -> str:
         return f"{user.name}:{texts}"
     if isinstance(user, RelevanceUser):
         return f"relevance:{user.reference_distance:.6g}"
+    if isinstance(user, UserMixture):
+        return "mixture(" + ",".join(f"{user_fingerprint(u)}@{w:.4g}" for u, w in zip(user.users, user.weights,
+                                                                                     strict=True)) + ")"
     return f"{type(user).__module__}.{type(user).__qualname__}"
 
 
 __all__ = ["CATALOG_NAMES", "REPLAY_USER_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog",
-           "load_vocabulary", "make_user", "user_fingerprint", "user_words"]
+           "load_vocabulary", "make_user", "parse_user_mixture", "user_fingerprint", "user_words"]

@@ -12,6 +12,7 @@ user answers the fixed phrase SAME_ITEM_PHRASE.
 - `RelevanceUser`: binary relevance ("more like this" / "less like this"): whether the image on show
   is closer to the target than the image shown before it.
 - `simulators.captioner.CaptionerUser`: the trained relative captioner (the paper's user model).
+- `UserMixture`: a population of users; each dialog's shopper is one of them, drawn when the dialog starts.
 """
 
 from __future__ import annotations
@@ -40,9 +41,15 @@ class User(ABC):
     A user whose answer depends on the image shown before the current one sets the class attribute
     `compares_with_previous = True`; the environment then calls `describe(..., previous_ids=...)`
     with the catalog index of each dialog's previous image, or -1 on a dialog's first image.
+
+    A user that draws something once per dialog (a `UserMixture` draws which member speaks) sets
+    `draws_per_dialog = True` and implements `draw_dialog(rng) -> int`: the environment calls it with
+    the dialog's generator when the dialog starts, keeps the number with the dialog (forks copy it) and
+    passes it back each turn as `describe(..., dialog_draws=...)`.
     """
 
     compares_with_previous: ClassVar[bool] = False
+    draws_per_dialog: ClassVar[bool] = False
 
     @abstractmethod
     def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
@@ -198,4 +205,76 @@ class RelevanceUser(User):
         out = np.full(len(targets), self.reference_distance, dtype=np.float32)
         if has.any():
             out[has] = self.distances(targets[has], previous[has])
+        return out
+
+
+class UserMixture(User):
+    """A population of users: each dialog's shopper is one member, drawn with weights `weights` (normalised;
+    equal by default) from the dialog's generator when the dialog starts (`draw_dialog`), and kept for the
+    whole dialog. The environment passes each row's member back as `dialog_draws`; a call without them (a
+    user called outside the environment) draws a member per row from that row's generator, else from the
+    mixture's own. Members are seeded by their own constructors; `reset(seed)` reseeds them all.
+    """
+
+    draws_per_dialog: ClassVar[bool] = True
+
+    def __init__(self, users: Sequence[User], weights: Sequence[float] | None = None,
+                 names: Sequence[str] | None = None, seed: int = 0):
+        if len(users) < 1:
+            raise ValueError("a UserMixture needs at least one user")
+        weights = [1.0] * len(users) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(users):
+            raise ValueError(f"got {len(weights)} weights for {len(users)} users")
+        if not all(np.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"mixture weights must be non-negative, finite and not all zero, got {weights}")
+        self.names = list(names) if names is not None else [type(u).__name__ for u in users]
+        if len(self.names) != len(users):
+            raise ValueError(f"got {len(self.names)} names for {len(users)} users")
+        self.users = list(users)
+        self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        self._edges = np.cumsum(self.weights)[:-1]
+        self.compares_with_previous = any(getattr(u, "compares_with_previous", False) for u in users)  # type: ignore[misc]
+        self.counts = np.zeros(len(users), dtype=np.int64)
+        """Dialogs each member was drawn for so far."""
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "mixture")
+        for user in self.users:
+            user.reset(seed)
+
+    def draw_dialog(self, rng: np.random.Generator) -> int:
+        """The member that speaks in a dialog starting now (one uniform draw from the dialog's generator)."""
+        member = int(np.searchsorted(self._edges, rng.random(), side="right"))
+        self.counts[member] += 1
+        return member
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None, dialog_draws: np.ndarray | None = None,
+                 previous_ids: np.ndarray | None = None) -> list[str]:
+        """Row b is answered by member `dialog_draws[b]`, with rngs[b]; each member answers its rows in one call."""
+        targets, candidates = np.asarray(target_ids).reshape(-1), np.asarray(candidate_ids).reshape(-1)
+        if rngs is not None and len(rngs) != len(targets):
+            raise ValueError(f"got {len(rngs)} generators for {len(targets)} rows")
+        if dialog_draws is None:
+            members = np.array([self.draw_dialog(rngs[b] if rngs is not None else self.rng)
+                                for b in range(len(targets))], dtype=np.int64)
+        else:
+            members = np.asarray(dialog_draws, dtype=np.int64).reshape(-1)
+            if len(members) != len(targets):
+                raise ValueError(f"got {len(members)} dialog draws for {len(targets)} rows")
+            if len(members) and (members.min() < 0 or members.max() >= len(self.users)):
+                raise ValueError(f"dialog draws must be member indices in [0, {len(self.users)})")
+        out: list[str] = [""] * len(targets)
+        for m, user in enumerate(self.users):
+            rows = np.flatnonzero(members == m)
+            if not len(rows):
+                continue
+            context = {}
+            if getattr(user, "compares_with_previous", False) and previous_ids is not None:
+                context["previous_ids"] = np.asarray(previous_ids).reshape(-1)[rows]
+            said = user.describe(targets[rows], candidates[rows],
+                                 rngs=None if rngs is None else [rngs[b] for b in rows], **context)
+            for b, text in zip(rows.tolist(), said, strict=True):
+                out[b] = text
         return out
