@@ -35,7 +35,7 @@ class TripletSLArgs:
     catalog: str = "full"
     """Catalog name: "full" (the protocol's SynthShoes) or "tiny" (64 items, for smoke runs)."""
     user: str = "captioner"
-    """Simulated user to train with: a name in simulators.registry.USER_NAMES or REPLAY_USER_NAMES, or a population
+    """Simulated user to train with: a name in simulators.registry.USER_NAMES or HUMAN_USER_NAMES, or a population
     of them joined by "+" ("captioner+grammar", weights after a colon: "captioner:3+grammar:1"; one per dialog)."""
     seed: int = 0
     """Seed of initialisation, dialogs, sampling and the users' generators."""

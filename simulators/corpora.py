@@ -2,7 +2,8 @@
 
 The train split's corpus is what agents and the captioner learn from and what the vocabulary
 (`simulators.registry.load_vocabulary`) is built from; the test split's corpus is the
-captioner's evaluation data.
+captioner's evaluation data. (People's captions replayed on a catalog's pairs, the human-taught captioner's
+extra rows, are `simulators.replay.load_human_corpus`.)
 """
 
 from __future__ import annotations

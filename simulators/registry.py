@@ -13,8 +13,9 @@ features or from the CNN features, as the paper's attribute baselines did; see
 `simulators.catalog.estimators`), with N in 1, 3, 10, and "relevance" (binary relevance: "more like
 this" / "less like this", whether the image on show is closer to the target than the one before it), and
 "human-replay" / "human-replay-heldout" (people's relative captions, replayed where true of the pair: the
-80% training part or the held-out 20%; they read the human caption file at run time, so they are in
-REPLAY_USER_NAMES, not in USER_NAMES). Names joined by "+" make a population (`UserMixture`): each dialog's
+80% training part or the held-out 20%) and "captioner-human" (the captioner taught with the replayed 80%
+besides the grammar corpus); these read the human caption files at run time, so they are in
+HUMAN_USER_NAMES, not in USER_NAMES. Names joined by "+" make a population (`UserMixture`): each dialog's
 shopper is one of them, drawn from the dialog's generator, equally likely or by weights written after a
 colon ("captioner+grammar", "captioner:3+grammar:1"; see `parse_user_mixture`).
 
@@ -33,13 +34,13 @@ import numpy as np
 import torch
 
 from simulators.cache import ArtifactCache, content_hash
-from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
+from simulators.captioner.user import SMALL_CATALOG, CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
-from simulators.replay import HumanReplayUser
+from simulators.replay import HumanCorpusConfig, HumanReplayUser
 from simulators.users import (
     ATTRIBUTE_COUNTS,
     ATTRIBUTE_FEEDBACK_WORDS,
@@ -70,10 +71,14 @@ SAMPLED_CAPTIONER = CaptionerUserConfig(decoding="sample", temperature=1.0, top_
 that make up 30% of the probability. On the full catalog's test pairs two draws differ for 66% of pairs,
 with claims all true 78.8% (greedy 82.6%); top_p 0.9 varied more (99%) but was true only 55.4%
 (docs/results/captioner.md)."""
-REPLAY_USER_NAMES: tuple[str, ...] = ("human-replay", "human-replay-heldout")
-"""Names `make_user` also knows that need the human relative-caption file (`simulators.human_captions`):
-the replay user of the captions' training part (80% of target image names) and of the held-out 20%. Kept
-out of USER_NAMES, which commands and tests loop over without that file."""
+HUMAN_USER_NAMES: tuple[str, ...] = ("human-replay", "human-replay-heldout", "captioner-human")
+"""Names `make_user` also knows that need the human caption files (`simulators.human_captions`): the replay
+user of the captions' training part (80% of target image names) and of the held-out 20%, and the captioner
+taught with the training part (HUMAN_CORPUS) besides the grammar corpus. Kept out of USER_NAMES, which
+commands and tests loop over without those files."""
+HUMAN_CORPUS = HumanCorpusConfig()
+"""What "captioner-human" learns from besides the grammar corpus: the training part's captions replayed on
+twice the paper's count of train-split pairs, plus the single-image captions on 3,600 distinct pairs."""
 
 VOCABULARY_VERSION = 2
 """Bumped when the rule that builds the one vocabulary changes (2: one vocabulary for env, captioner and agents)."""
@@ -158,7 +163,7 @@ def parse_user_mixture(name: str) -> list[tuple[str, float]]:
 def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | torch.device = "cpu",
               progress: bool = True, vocabulary: Vocabulary | None = None,
               cache: ArtifactCache | None = None, captions: str | Path | None = None) -> User:
-    """A user by name (see USER_NAMES and REPLAY_USER_NAMES) for `catalog`.
+    """A user by name (see USER_NAMES and HUMAN_USER_NAMES) for `catalog`.
 
     "captioner" is the trained relative captioner (trained and cached on first use with a progress
     bar; `device` is where it decodes; it speaks the catalog's one vocabulary). "grammar" needs a
@@ -173,18 +178,21 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         users = [make_user(member, catalog, seed, device, progress, vocabulary, cache, captions)
                  for member, _ in members]
         return UserMixture(users, [w for _, w in members], [m for m, _ in members], seed)
-    if name in REPLAY_USER_NAMES:
+    if name in ("human-replay", "human-replay-heldout"):
         if getattr(catalog, "params", None) is None:
             raise ValueError(f"the {name} user needs a catalog with generative parameters")
         part = "heldout" if name == "human-replay-heldout" else "train"
         return HumanReplayUser.from_file(catalog.params, captions, part, seed, getattr(catalog, "attributes", None))
-    if name in ("captioner", "captioner-sampled"):
+    if name in ("captioner", "captioner-sampled", "captioner-human"):
         if not isinstance(catalog, Catalog):
             raise ValueError("the captioner user needs a Catalog (with spatial maps)")
         vocabulary = vocabulary if vocabulary is not None else load_vocabulary(catalog, cache)
         decoding = SAMPLED_CAPTIONER if name == "captioner-sampled" else None
+        human = None
+        if name == "captioner-human":
+            human = HumanCorpusConfig.tiny() if len(catalog) < SMALL_CATALOG else HUMAN_CORPUS
         return load_captioner(catalog, vocabulary, seed=seed, device=device, progress=progress, cache=cache,
-                              user_config=decoding)
+                              user_config=decoding, human=human, captions=captions)
     if name == "grammar":
         if getattr(catalog, "params", None) is None:
             raise ValueError("the grammar user needs a catalog with generative parameters")
@@ -198,7 +206,7 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         if not isinstance(catalog, Catalog):
             raise ValueError(f"the {name} user needs a Catalog to estimate attributes from")
         return AttributeUser(load_attribute_estimates(catalog, kind, cache), int(count), seed)
-    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES + REPLAY_USER_NAMES}")
+    raise ValueError(f"unknown user {name!r}; expected one of {USER_NAMES + HUMAN_USER_NAMES}")
 
 
 def user_fingerprint(user: User | Any) -> str:
@@ -224,5 +232,5 @@ def user_fingerprint(user: User | Any) -> str:
     return f"{type(user).__module__}.{type(user).__qualname__}"
 
 
-__all__ = ["CATALOG_NAMES", "REPLAY_USER_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config", "load_catalog",
-           "load_vocabulary", "make_user", "parse_user_mixture", "user_fingerprint", "user_words"]
+__all__ = ["CATALOG_NAMES", "HUMAN_CORPUS", "HUMAN_USER_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config",
+           "load_catalog", "load_vocabulary", "make_user", "parse_user_mixture", "user_fingerprint", "user_words"]

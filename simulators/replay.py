@@ -19,15 +19,33 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from simulators.cache import file_sha256
 from simulators.catalog.attributes import compute_attributes
+from simulators.catalog.catalog import Catalog
 from simulators.catalog.params import ShoeParams
-from simulators.human_captions import RelativeCaption, find_caption_file, read_relative_captions
+from simulators.human_captions import (
+    ImageCaption,
+    RelativeCaption,
+    find_caption_file,
+    read_image_captions,
+    read_relative_captions,
+)
 from simulators.language.claims import SAME_ITEM_PHRASE, claim_holds
+from simulators.language.corpus import (
+    PAPER_N_RELATIVE,
+    PAPER_N_SINGLE,
+    RELATIVE,
+    SINGLE,
+    Corpus,
+    distinct_references,
+    relative_pairs,
+)
 from simulators.language.matching import CaptionMatch, caption_truth, match_caption, match_captions
 from simulators.seeding import make_rng
 from simulators.users import GrammarUser, User, check_pairs
@@ -44,12 +62,76 @@ def caption_part(image_name: str) -> Part:
     return "heldout" if int.from_bytes(digest[:8], "big") < HELDOUT_SHARE * 2**64 else "train"
 
 
-def replay_captions(records: Iterable[RelativeCaption], part: Part | None = None) -> list[CaptionMatch]:
-    """The distinct usable captions of `records` (of the `part` their target falls in, or all), in file order."""
+def replay_captions(records: Iterable[RelativeCaption | ImageCaption], part: Part | None = None) -> list[CaptionMatch]:
+    """The distinct usable captions of `records` (relative or single-image ones; of the `part` their target
+    image falls in, or all), in file order."""
     if part is not None and part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
-    texts = dict.fromkeys(r.text for r in records if part is None or caption_part(r.target) == part)
+    def image(r: RelativeCaption | ImageCaption) -> str:
+        return r.target if isinstance(r, RelativeCaption) else r.image
+
+    texts = dict.fromkeys(r.text for r in records if part is None or caption_part(image(r)) == part)
     return [m for m in match_captions(texts) if m.usable]
+
+
+def replay_corpus(params: ShoeParams, split_ids: np.ndarray, relative: Sequence[CaptionMatch],
+                  single: Sequence[CaptionMatch] = (), n_relative: int = 0, n_single: int = 0,
+                  same_category_share: float = 0.93, seed: int = 0, attributes: np.ndarray | None = None,
+                  chunk: int = 8192) -> Corpus:
+    """People's captions as training rows of SynthShoes pairs: what a `HumanReplayUser` would answer.
+
+    Relative rows: pairs of items of `split_ids` drawn as the grammar corpus draws them (`relative_pairs`,
+    `same_category_share` of them within a category), each captioned with one of the `relative` captions
+    that is true and informative for it (`caption_truth`), drawn uniformly; pairs none fits are skipped, so
+    the rows follow the replay user's answers, not the file's. Single rows (kind SINGLE): targets with one
+    visually distinct reference each (`distinct_references`, as the paper reused its single-image captions),
+    captioned with one of the `single` captions true and informative for the pair. Raises ValueError when
+    fewer than the asked rows can be found in 100 rounds of `chunk` pairs.
+    """
+    split = np.unique(np.asarray(split_ids, dtype=np.int64))
+    if min(n_relative, n_single) < 0:
+        raise ValueError("corpus sizes must be non-negative")
+    attributes = compute_attributes(params) if attributes is None else attributes
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, list[CaptionMatch]]] = []
+    for kind, matches, n in ((RELATIVE, relative, n_relative), (SINGLE, single, n_single)):
+        if n == 0:
+            continue
+        if not matches:
+            raise ValueError(f"asked for {n} {('relative', 'single')[kind]} rows but got no usable captions")
+        pairs_rng = make_rng(seed, "replay-corpus", kind, "pairs")
+        pick_rng = make_rng(seed, "replay-corpus", kind, "pick")
+        targets, refs, chosen = [], [], []
+        found = 0
+        for _ in range(100):
+            if found >= n:
+                break
+            if kind == RELATIVE:
+                t, r = relative_pairs(params, split, chunk, same_category_share, pairs_rng)
+            else:
+                t = split[pairs_rng.integers(len(split), size=chunk)]
+                r = distinct_references(params, split, t, 1, pairs_rng)[:, 0]
+            fits = caption_truth(matches, params, t, r, attributes).informative.T  # (chunk, M)
+            counts = fits.sum(axis=1)
+            keep = np.flatnonzero(counts)[: n - found]
+            # The k-th fitting caption of row b, k uniform in [0, counts[b]).
+            k = (pick_rng.random(len(keep)) * counts[keep]).astype(np.int64)
+            order = np.cumsum(fits[keep], axis=1)
+            chosen.append((order >= (k + 1)[:, None]).argmax(axis=1))
+            targets.append(t[keep])
+            refs.append(r[keep])
+            found += len(keep)
+        if found < n:
+            raise ValueError(f"found only {found} of {n} pairs that a usable caption fits in the given items")
+        picked = np.concatenate(chosen)
+        rows.append((np.concatenate(targets), np.concatenate(refs), np.full(n, kind, dtype=np.int8),
+                     [matches[i] for i in picked.tolist()]))
+    meta = {"source": "human-replay", "seed": seed, "n_relative": n_relative, "n_single": n_single,
+            "relative_captions": len(relative), "single_captions": len(single), "n_items": len(split)}
+    if not rows:
+        return Corpus(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8), [], [], meta)
+    return Corpus(np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows]),
+                  np.concatenate([r[2] for r in rows]), [m.text for r in rows for m in r[3]],
+                  [m.claims for r in rows for m in r[3]], meta)
 
 
 def scalar_truth(text: str, params: ShoeParams, target: int, shown: int) -> tuple[bool, bool]:
@@ -64,6 +146,56 @@ def scalar_truth(text: str, params: ShoeParams, target: int, shown: int) -> tupl
              and all(claim_holds(c, params, shown, shown) for c in match.reference_claims))
     differs = any(c.kind.endswith("_rel") or not claim_holds(c, params, shown, shown) for c in match.claims)
     return holds, holds and differs
+
+
+@dataclass(frozen=True)
+class HumanCorpusConfig:
+    """People's captions of one part of the human caption files, replayed on pairs of one split of a catalog."""
+
+    split: str = "train"
+    """The catalog split the pairs are drawn from."""
+    part: str = "train"
+    """The part of the human captions (`simulators.replay.caption_part`): "train" (80%) or "heldout" (20%)."""
+    seed: int = 0
+    n_relative: int = 2 * PAPER_N_RELATIVE
+    """Pairs answered with a relative caption (twice the paper's human count: the grammar corpus keeps 2/3)."""
+    n_single: int = PAPER_N_SINGLE
+    """(target, visually distinct reference) pairs answered with a single-image caption."""
+    same_category_share: float = 0.93
+
+    def __post_init__(self) -> None:
+        if self.part not in PARTS:
+            raise ValueError(f"part must be one of {PARTS}, got {self.part!r}")
+
+    @classmethod
+    def tiny(cls, **overrides) -> HumanCorpusConfig:
+        """A few hundred rows, for tiny catalogs (tests, smoke runs)."""
+        return cls(**{"n_relative": 200, "n_single": 20, **overrides})
+
+
+def load_human_corpus(catalog: Catalog, config: HumanCorpusConfig | None = None,
+                      captions: str | Path | None = None) -> tuple[Corpus, dict[str, str]]:
+    """(the replayed corpus, the sha256 of each caption file read) for `config` over `catalog`. `captions` is
+    the relative-caption file or its folder (else `$SHOE_RETRIEVAL_HUMAN_CAPTIONS`, else the shared folder);
+    the single-image file is looked for in the same folder, and without it the corpus has no single rows.
+    Built in seconds, so not cached: the caller's artifact key holds the config and the files' hashes."""
+    config = config or HumanCorpusConfig()
+    if catalog.params is None:
+        raise ValueError(f"catalog {catalog.name!r} has no generative parameters to check human captions against")
+    relative_file = read_relative_captions(find_caption_file("relative", captions))
+    files = {"relative": file_sha256(relative_file.path)}
+    single: list = []
+    n_single = config.n_single
+    try:
+        single_file = read_image_captions(find_caption_file("single", relative_file.path.parent))
+        single = replay_captions(single_file.unique(), config.part)  # type: ignore[arg-type]
+        files["single"] = file_sha256(single_file.path)
+    except FileNotFoundError:
+        n_single = 0
+    corpus = replay_corpus(catalog.params, catalog.split_ids(config.split),
+                           replay_captions(relative_file.unique(), config.part), single, config.n_relative,
+                           n_single, config.same_category_share, config.seed, catalog.attributes)
+    return corpus, files
 
 
 class HumanReplayUser(User):

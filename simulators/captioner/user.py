@@ -29,8 +29,9 @@ from simulators.captioner.train import TrainConfig, load_image_table, train_capt
 from simulators.catalog.catalog import Catalog
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import SAME_ITEM_PHRASE
-from simulators.language.corpus import PAPER_N_RELATIVE
+from simulators.language.corpus import PAPER_N_RELATIVE, Corpus
 from simulators.language.vocab import Vocabulary
+from simulators.replay import HumanCorpusConfig, load_human_corpus
 from simulators.seeding import make_rng
 from simulators.users import User, check_pairs
 
@@ -174,8 +175,9 @@ class CaptionerUser(User):
 
 
 def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig | None = None, *,
-                   corpus: CorpusConfig | None = None,
-                   user_config: CaptionerUserConfig | None = None, cache: ArtifactCache | None = None,
+                   corpus: CorpusConfig | None = None, human: HumanCorpusConfig | None = None,
+                   captions: str | Path | None = None, user_config: CaptionerUserConfig | None = None,
+                   cache: ArtifactCache | None = None,
                    device: str | torch.device = "cpu", seed: int = 0, progress: bool = True,
                    on_corrupt: str = "raise") -> CaptionerUser:
     """The trained captioner of `catalog` speaking `vocabulary` (the catalog's one vocabulary,
@@ -184,6 +186,10 @@ def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig
     Defaults: the full model and CAPTIONER_CORPUS (four times the paper's relative pairs); on
     catalogs under SMALL_CATALOG items (the tiny test catalog) `TrainConfig.tiny()` and
     `CorpusConfig.tiny()`, which train in seconds.
+
+    `human` adds people's captions replayed on the catalog's pairs (`simulators.replay.load_human_corpus`,
+    reading the human caption files at `captions`) to the grammar corpus: the human-taught captioner. Its key
+    holds the files' sha256, so a different file trains a different captioner.
 
     The artifact key covers the catalog, its vocabulary, the corpus and the training config. On
     load every file is checksummed and the checkpoint's catalog and vocabulary hash are compared
@@ -195,16 +201,25 @@ def load_captioner(catalog: Catalog, vocabulary: Vocabulary, config: TrainConfig
     corpus = corpus or (CorpusConfig.tiny() if small else CAPTIONER_CORPUS)
     cache = cache or ArtifactCache()
 
+    human_rows: Corpus | None = None
+    key_extra: dict[str, Any] = {}
+    if human is not None:
+        human_rows, files = load_human_corpus(catalog, human, captions)
+        key_extra = {"human": asdict(human), "human_files_sha256": files}
+
     def write(staging: Path) -> dict[str, Any]:
         rows = load_corpus(catalog, corpus, cache)
+        if human_rows is not None:
+            rows = Corpus.concat(rows, human_rows)
         model, history = train_captioner(catalog, rows, vocabulary, config, device=device, progress=progress,
                                          cache=cache)
         summary = {k: v for k, v in history.items() if k != "epochs"}
         return write_checkpoint(staging, model, catalog, vocabulary, history,
-                                {"train": asdict(config), "corpus": asdict(corpus), "history": summary})
+                                {"train": asdict(config), "corpus": asdict(corpus), **key_extra,
+                                 "history": summary})
 
     key = {"catalog": catalog.name, "vocabulary_sha256": vocabulary.content_hash, "corpus": asdict(corpus),
-           "train": asdict(config)}
+           "train": asdict(config), **key_extra}
     art = cache.load_or_build(KIND, key, write, on_corrupt=on_corrupt)
     model, meta = read_checkpoint(art.path, catalog, vocabulary, device)
     return CaptionerUser(model, vocabulary, catalog, user_config, seed=seed, device=device, meta=meta, path=art.path,

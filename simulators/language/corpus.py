@@ -59,6 +59,15 @@ class Corpus:
         """Captions of the relative rows (the part comparable with the human corpus statistics)."""
         return [c for c, k in zip(self.captions, self.kind, strict=True) if k == RELATIVE]
 
+    @classmethod
+    def concat(cls, *corpora: Corpus) -> Corpus:
+        """The rows of `corpora` one after another; meta records each part's."""
+        if not corpora:
+            raise ValueError("concat needs at least one corpus")
+        return cls(np.concatenate([c.target_ids for c in corpora]), np.concatenate([c.reference_ids for c in corpora]),
+                   np.concatenate([c.kind for c in corpora]), [t for c in corpora for t in c.captions],
+                   [cl for c in corpora for cl in c.claims], {"parts": [c.meta for c in corpora]})
+
     def save(self, path: str | Path) -> None:
         """Write as JSON (no pickle)."""
         doc = {"format": _FORMAT, "meta": self.meta, "target_ids": self.target_ids.tolist(),
@@ -94,11 +103,11 @@ def build_corpus(params: ShoeParams, train_indices: np.ndarray, n_relative: int 
     if min(n_relative, n_single, refs_per_single) < 0:
         raise ValueError("corpus sizes must be non-negative")
     grammar = CaptionGrammar(seed, grammar_config)
-    targets, refs = _relative_pairs(params, split, n_relative, same_category_share, make_rng(seed, "corpus", "pairs"))
+    targets, refs = relative_pairs(params, split, n_relative, same_category_share, make_rng(seed, "corpus", "pairs"))
     relative = grammar.describe_with_claims(params, targets, refs, rng=make_rng(seed, "corpus", "relative"))
     single_targets = make_rng(seed, "corpus", "single-targets").choice(split, n_single, replace=n_single > len(split))
     singles = grammar.describe_single(params, single_targets, rng=make_rng(seed, "corpus", "single"))
-    single_refs = _distinct_references(params, split, single_targets, refs_per_single,
+    single_refs = distinct_references(params, split, single_targets, refs_per_single,
                                        make_rng(seed, "corpus", "single-refs"))
     captions = [c.text for c in relative] + [c.text for c in singles for _ in range(refs_per_single)]
     claims = [c.claims for c in relative] + [c.claims for c in singles for _ in range(refs_per_single)]
@@ -110,7 +119,7 @@ def build_corpus(params: ShoeParams, train_indices: np.ndarray, n_relative: int 
                   captions, claims, meta)
 
 
-def _relative_pairs(params: ShoeParams, split: np.ndarray, n: int, same_share: float,
+def relative_pairs(params: ShoeParams, split: np.ndarray, n: int, same_share: float,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(targets, references): distinct items, `same_share` of them from one category, each with something to say."""
     cats = params["category"][split].astype(np.int64)
@@ -151,7 +160,7 @@ def parameter_differences(params: ShoeParams, a: np.ndarray, b: np.ndarray) -> n
     return count
 
 
-def _distinct_references(params: ShoeParams, split: np.ndarray, targets: np.ndarray, k: int,
+def distinct_references(params: ShoeParams, split: np.ndarray, targets: np.ndarray, k: int,
                          rng: np.random.Generator) -> np.ndarray:
     """(len(targets), k) references, each of another category or differing in many parameters."""
     out = np.empty((len(targets), k), dtype=np.int64)

@@ -30,42 +30,41 @@ def test_make_user_builds_a_weighted_mixture(tiny_catalog):
         make_user("grammar+nobody", tiny_catalog)
 
 
+def _attribute_like(text: str) -> bool:
+    """An attribute user's answer ("more X as Y less Z"); the grammar never says one."""
+    words = text.split()
+    return len(words) == 6 and all(w in ("more", "less", "as") for w in words[::2])
+
+
 def _dialogs(user_name, tiny_catalog, seed, steps=12):
-    """(member of each dialog at each step, feedback texts) of a 4-dialog vector env run with autoreset."""
+    """The feedback texts of each dialog of a 4-dialog vector env run (autoreset), in order of ending."""
     env = ShoeRetrievalVectorEnv(4, catalog=tiny_catalog, user=make_user(user_name, tiny_catalog, seed=seed),
                                  split="train", max_turns=3, action_type="candidate")
-    env.reset(seed=seed)
+    _, info = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    members, texts = [], []
+    current = [[text] for text in info["feedback_text"]]
+    dialogs = []
     for _ in range(steps):
-        _, _, _, _, info = env.step(rng.integers(env.n_items, size=4))
-        members.append(env._batch.dialog_draw.copy())
-        texts.append(list(info["feedback_text"]))
+        _, _, terminated, truncated, info = env.step(rng.integers(env.n_items, size=4))
+        for row, text in enumerate(info["feedback_text"]):
+            current[row].append(text)
+            if terminated[row] or truncated[row]:
+                dialogs.append(current[row])
+                current[row] = []
     env.close()
-    return np.array(members), texts
+    return dialogs
 
 
 def test_a_dialog_keeps_its_member_and_a_seed_repeats_everything(tiny_catalog):
-    members, texts = _dialogs("grammar+attributes-3", tiny_catalog, seed=5)
-    again_members, again_texts = _dialogs("grammar+attributes-3", tiny_catalog, seed=5)
-    np.testing.assert_array_equal(members, again_members)
-    assert texts == again_texts
-    other, _ = _dialogs("grammar+attributes-3", tiny_catalog, seed=6)
-    assert not np.array_equal(members, other)
-    assert set(np.unique(members)) == {0, 1}
-    # An attribute user's answers are "more/less/as X" triples; the grammar's never are.
-    for step_members, step_texts in zip(members, texts, strict=True):
-        for member, text in zip(step_members, step_texts, strict=True):
-            words = text.split()
-            attribute_like = len(words) == 6 and all(w in ("more", "less", "as") for w in words[::2])
-            if text != SAME_ITEM_PHRASE and member == 1:
-                assert attribute_like, text
-
-
-def test_member_is_drawn_per_dialog_not_per_turn(tiny_catalog):
-    members, _ = _dialogs("grammar+attributes-3", tiny_catalog, seed=1, steps=3)
-    # Steps 1 and 2 of a 3-turn dialog belong to the dialog that started at reset.
-    np.testing.assert_array_equal(members[0], members[1])
+    dialogs = _dialogs("grammar+attributes-3", tiny_catalog, seed=5)
+    assert dialogs == _dialogs("grammar+attributes-3", tiny_catalog, seed=5)
+    assert dialogs != _dialogs("grammar+attributes-3", tiny_catalog, seed=6)
+    kinds = []
+    for texts in dialogs:
+        said = {_attribute_like(t) for t in texts if t and t != SAME_ITEM_PHRASE}
+        assert len(said) == 1, texts  # one member speaks for the whole dialog
+        kinds.append(said.pop())
+    assert set(kinds) == {True, False}  # both members were drawn
 
 
 def test_mixture_outside_the_env_draws_per_row(tiny_catalog):

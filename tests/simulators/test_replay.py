@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 
 from simulators import registry
+from simulators.cache import ArtifactCache
 from simulators.human_captions import HUMAN_CAPTIONS_ENV, RelativeCaption, read_relative_captions
 from simulators.language.claims import CLAIMS, SAME_ITEM_PHRASE, claim_holds, claim_matrices
-from simulators.replay import HumanReplayUser, caption_part, replay_captions, scalar_truth
+from simulators.replay import (
+    HumanCorpusConfig,
+    HumanReplayUser,
+    caption_part,
+    load_human_corpus,
+    replay_captions,
+    replay_corpus,
+    scalar_truth,
+)
 from simulators.seeding import make_rng
 
 # Captions written for these tests in the published format; the last two are not usable.
@@ -122,10 +131,10 @@ def test_falls_back_to_the_grammar_and_counts_it(tiny):
 
 def test_registry_raises_the_readers_error_without_a_file(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv(HUMAN_CAPTIONS_ENV, str(tmp_path / "missing.json"))
-    for name in registry.REPLAY_USER_NAMES:
+    for name in registry.HUMAN_USER_NAMES:
         with pytest.raises(FileNotFoundError, match="fashion-retrieval"):
             registry.make_user(name, tiny)
-    assert not set(registry.REPLAY_USER_NAMES) & set(registry.USER_NAMES)
+    assert not set(registry.HUMAN_USER_NAMES) & set(registry.USER_NAMES)
 
 
 def test_registry_builds_both_parts(tiny, caption_file):
@@ -142,3 +151,31 @@ def test_the_scalar_check_reads_strong_comparatives_with_twice_the_gap(params, p
     for b in range(0, len(targets), 3):
         for j, claim in enumerate(CLAIMS):
             assert doubled[b, j] == claim_holds(claim, params, int(targets[b]), int(references[b]), strong=True)
+
+
+def test_the_replay_corpus_answers_each_pair_as_the_replay_user_may(tiny, caption_file):
+    matches = replay_captions(read_relative_captions(caption_file).unique(), "train")
+    split = tiny.split_ids("train")
+    corpus = replay_corpus(tiny.params, split, matches, n_relative=300, seed=3, attributes=tiny.attributes)
+    again = replay_corpus(tiny.params, split, matches, n_relative=300, seed=3, attributes=tiny.attributes)
+    assert len(corpus) == 300 and corpus.captions == again.captions
+    np.testing.assert_array_equal(corpus.target_ids, again.target_ids)
+    assert set(corpus.target_ids) | set(corpus.reference_ids) <= set(split.tolist())
+    assert len(set(corpus.captions)) > 3
+    for text, t, r in zip(corpus.captions, corpus.target_ids.tolist(), corpus.reference_ids.tolist(), strict=True):
+        assert scalar_truth(text, tiny.params, t, r)[1], (text, t, r)  # true and states a difference
+    with pytest.raises(ValueError, match="no usable captions"):
+        replay_corpus(tiny.params, split, [], n_relative=5)
+
+
+def test_the_human_taught_captioner_keys_on_the_caption_file(tiny, caption_file, tmp_path):
+    corpus, files = load_human_corpus(tiny, HumanCorpusConfig.tiny(), caption_file)
+    assert set(files) == {"relative"} and corpus.meta["n_single"] == 0  # no single-image file beside it
+    cache = ArtifactCache(tmp_path / "cache")
+    user = registry.make_user("captioner-human", tiny, captions=caption_file, cache=cache, progress=False)
+    plain = registry.make_user("captioner", tiny, cache=cache, progress=False)
+    assert user.path != plain.path
+    assert user.meta["human_files_sha256"] == files
+    assert len(user.describe(np.arange(4), np.arange(4, 8))) == 4
+    with pytest.raises(ValueError, match="part must be"):
+        HumanCorpusConfig(part="test")
