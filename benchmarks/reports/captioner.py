@@ -12,17 +12,23 @@ against the corpus caption of the pair:
 - BLEU-1..4: sacrebleu's corpus BLEU with max n-gram order n (the cumulative BLEU-n of the
   captioning literature: geometric mean of the 1..n-gram precisions times the brevity penalty;
   sacrebleu's default 13a tokenisation and exponential smoothing), one reference per pair.
-- claims true: share of captions that state at least one claim (parsed with the grammar's phrase
-  inventory) and whose claims all hold for the pair (`claim_holds` on the parameters). A caption
-  the parser finds no claim in counts as not true; that share is reported on its own.
+- claims true: share of captions that state at least one claim and whose claims all hold for the
+  pair (`claim_holds` on the parameters). A caption is read by the human-caption matcher
+  (`simulators.language.matching`: a strong comparative, "much darker", needs twice the gap; "instead
+  of orange" is a claim about the shown shoe) when it can read all of it, else by the grammar's phrase
+  inventory. A caption neither finds a claim in counts as not true; that share is reported on its own.
 - difference stated: share of pairs whose caption states at least one of the pair's real
   differences (a true, salient claim: `true_claims`).
 
 Relative rows (human-style pairs) are the headline; the reused single-image rows are reported
-beside them. The paper's BLEU-1 on human captions is printed for scale. Decode speed is the
-median over repeats of captions per second at batch 256 for each decoding scored (cache
-bypassed). A handful of examples is printed and drawn (reference image, target image, caption)
-into a PNG grid.
+beside them. `--human` also scores the human-taught captioner (the registry's captioner-human, trained on
+first use) and adds a second table: test-split pairs answered by the held-out 20% of the human captions
+(`simulators.replay.load_human_corpus`, part "heldout"), every system scored against those people's words
+(BLEU-1 against held-out replayed human captions, the share of distinct captions), with the replay user of
+the training 80% as the human-against-human reference. The paper's BLEU-1 on human captions is
+printed for scale. Decode speed is the median over repeats of captions per second at batch 256 for
+each decoding scored (cache bypassed). A handful of examples is printed and drawn (reference image,
+target image, caption) into a PNG grid.
 """
 
 from __future__ import annotations
@@ -45,12 +51,14 @@ from benchmarks.machine import machine_description
 from simulators import registry
 from simulators.build import captioner_config, captioner_parser
 from simulators.cache import write_json
-from simulators.captioner.user import CaptionerUser, CaptionerUserConfig, load_captioner
+from simulators.captioner.user import SMALL_CATALOG, CaptionerUser, CaptionerUserConfig, load_captioner
 from simulators.catalog.catalog import Catalog
 from simulators.catalog.params import ShoeParams
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.claims import CLAIM_INDEX, claim_holds, claim_matrices, parse_claims
 from simulators.language.corpus import RELATIVE, Corpus
+from simulators.language.matching import match_captions
+from simulators.replay import HumanCorpusConfig, HumanReplayUser, load_human_corpus
 from simulators.seeding import make_rng
 from simulators.users import GrammarUser
 
@@ -75,19 +83,24 @@ def meaning_scores(params: ShoeParams, targets: np.ndarray, references: np.ndarr
     no_claim = np.zeros(len(captions), dtype=bool)
     n_claims, n_false = 0, 0
     by_kind: dict[str, list[int]] = {}
+    matches = {m.text: m for m in match_captions(dict.fromkeys(captions))}
     for row, text in enumerate(captions):
-        claims = parse_claims(text)
+        match = matches[text]
+        claims = list(match.claims) if match.usable else parse_claims(text)
         if not claims:
             no_claim[row] = True
             continue
-        holds = [claim_holds(c, params, int(targets[row]), int(references[row])) for c in claims]
+        target, reference = int(targets[row]), int(references[row])
+        holds = [claim_holds(c, params, target, reference, strong=c in match.strong) for c in claims]
+        # "instead of orange" also says the shown shoe is orange.
+        shown_ok = all(claim_holds(c, params, reference, reference) for c in match.reference_claims)
         n_claims += len(claims)
         n_false += len(claims) - sum(holds)
         for c, h in zip(claims, holds, strict=True):
             counts = by_kind.setdefault(c.kind, [0, 0])
             counts[0] += 1
             counts[1] += not h
-        all_true[row] = all(holds)
+        all_true[row] = all(holds) and shown_ok
         stated[row] = any(h and salient[row, CLAIM_INDEX[c]] for c, h in zip(claims, holds, strict=True))
     return {"claims_true": float(all_true.mean()), "difference_stated": float(stated.mean()),
             "no_claim": float(no_claim.mean()), "claims_per_caption": n_claims / max(1, len(captions)),
@@ -108,6 +121,27 @@ def score(params: ShoeParams, corpus: Corpus, rows: np.ndarray, captions: Sequen
     return {"pairs": len(rows), **bleu_scores(captions, refs),
             **meaning_scores(params, corpus.target_ids[rows], corpus.reference_ids[rows], captions, attributes),
             **text_stats(captions)}
+
+
+def heldout_scores(catalog: Catalog, user: CaptionerUser, human_user: CaptionerUser | None,
+                   args: Any) -> dict[str, Any]:
+    """Every system's captions for test pairs that the held-out human captions answer, scored against them."""
+    params, attributes = catalog.params, catalog.attributes
+    config = HumanCorpusConfig(split="test", part="heldout", seed=1, n_relative=args.heldout_pairs, n_single=0)
+    corpus, files = load_human_corpus(catalog, config, args.captions)
+    targets, refs = corpus.target_ids, corpus.reference_ids
+    replay = HumanReplayUser.from_file(params, args.captions, "train", seed=1, attributes=attributes)
+    sampler = user.with_config(registry.SAMPLED_CAPTIONER, seed=1)
+    systems = {"captioner (greedy)": user.caption(targets, refs),
+               f"captioner (sampled, top-p {registry.SAMPLED_CAPTIONER.top_p:g})": sampler.describe(targets, refs)}
+    if human_user is not None:
+        systems["captioner-human (greedy)"] = human_user.caption(targets, refs)
+    systems["grammar user"] = GrammarUser(params, seed=1).describe(targets, refs)
+    systems["human-replay (the training 80%)"] = replay.describe(targets, refs)
+    rows = np.arange(len(corpus))
+    return {"pairs": len(corpus), "captions": len(set(corpus.captions)), "files_sha256": files,
+            "replay_fallback_rate": replay.fallback_rate,
+            "systems": {name: score(params, corpus, rows, captions, attributes) for name, captions in systems.items()}}
 
 
 def decode_speed(user: CaptionerUser, catalog: Catalog, batch: int = 256, repeats: int = 15) -> dict[str, float]:
@@ -169,6 +203,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              "often two of its draws for one pair differ")
     parser.add_argument("--top-p", type=float, nargs="+", default=[registry.SAMPLED_CAPTIONER.top_p],
                         help="with --sample: the nucleus (several values score several samplers); default %(default)s")
+    parser.add_argument("--human", action="store_true",
+                        help="also score the human-taught captioner (captioner-human), and every system against "
+                             "held-out human captions replayed on test pairs (needs the human caption files)")
+    parser.add_argument("--captions", default=None,
+                        help="with --human: the human relative-caption file or its folder (default: "
+                             "$SHOE_RETRIEVAL_HUMAN_CAPTIONS, else the shared data folder)")
+    parser.add_argument("--heldout-pairs", type=int, default=4000,
+                        help="with --human: test pairs answered by the held-out human captions")
     parser.add_argument("--examples", type=int, default=8, help="example pairs printed and drawn (0: none)")
     parser.add_argument("--png", default="docs/captioner_examples.png",
                         help="where the examples are drawn ('': nowhere)")
@@ -207,12 +249,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         first, second = sampler.describe(targets, refs), sampler.describe(targets, refs)
         systems[f"captioner (sampled, top-p {top_p:g})"] = first
         draws_differ[f"top-p {top_p:g}"] = float(np.mean([a != b for a, b in zip(first, second, strict=True)]))
+    human_user = None
+    if args.human:
+        human = registry.HUMAN_CORPUS if len(catalog) >= SMALL_CATALOG else HumanCorpusConfig.tiny()
+        human_user = load_captioner(catalog, registry.load_vocabulary(catalog), captioner_config(args, len(catalog)),
+                                    human=human, captions=args.captions, device=device)
+        decoders["captioner-human (greedy)"] = human_user
+        systems["captioner-human (greedy)"] = human_user.caption(targets, refs)
     systems["grammar user"] = GrammarUser(params, seed=1).describe(targets, refs)
 
     results: dict[str, Any] = {}
     for name, captions in systems.items():
         results[name] = {sub: score(params, corpus, rows, [captions[i] for i in rows], attributes)
                          for sub, rows in subsets.items() if len(rows)}
+
+    heldout: dict[str, Any] = {}
+    if args.human:
+        heldout = heldout_scores(catalog, user, human_user, args)
 
     speeds = {name: decode_speed(decoder, catalog, repeats=args.repeats) for name, decoder in decoders.items()}
     speed = speeds["captioner (greedy)"]
@@ -221,7 +274,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "machine": machine_description(device), "checkpoint": str(user.path),
               "training": history, "load_or_train_seconds": round(load_s, 1),
               "test_decode_seconds": round(greedy_s, 1), "decode_speed": speed,
-              "decode_speed_by_system": speeds, "results": results, "sampled_draws_differ": draws_differ,
+              "decode_speed_by_system": speeds, "results": results, "heldout_human": heldout,
+              "sampled_draws_differ": draws_differ,
               "paper_bleu1": PAPER_BLEU1,
               "targets": {"claims_true": TARGET_CLAIMS_TRUE, "difference_stated": TARGET_DIFFERENCE_STATED,
                           "captions_per_s": TARGET_CAPTIONS_PER_S}}
@@ -242,6 +296,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{100 * r['no_claim']:>7.1f}% {r['mean_words']:>6.1f} {100 * r['distinct_captions']:>7.1f}%")
     for name, b1 in PAPER_BLEU1.items():
         print(f"{name:<47} {b1:>7.1f}")
+    if heldout:
+        print(f"\nagainst held-out human captions, replayed on {heldout['pairs']} test pairs "
+              f"({heldout['captions']} distinct held-out captions; one reference per pair):")
+        print(head)
+        print("-" * len(head))
+        for name, r in heldout["systems"].items():
+            print(f"{name:<38} {'human':<8} {r['pairs']:>6} {r['bleu1']:>7.1f} {r['bleu2']:>7.1f} {r['bleu3']:>7.1f} "
+                  f"{r['bleu4']:>7.1f} {100 * r['claims_true']:>10.1f}% {100 * r['difference_stated']:>10.1f}% "
+                  f"{100 * r['no_claim']:>7.1f}% {r['mean_words']:>6.1f} {100 * r['distinct_captions']:>7.1f}%")
     kinds = results["captioner (greedy)"].get("relative", {}).get("claims_by_kind", {})
     print("\ncaptioner (greedy) claims on relative rows, by kind (stated, false share): " + ", ".join(
         f"{k} {v['stated']} {100 * v['false_share']:.0f}%" for k, v in list(kinds.items())[:12]))
