@@ -192,22 +192,34 @@ def test_quick_main_job_runs_end_to_end_and_repeats_itself(tmp_path):
 
 
 def test_robustness_matrix_crosses_training_and_evaluation_users(tmp_path):
+    import json
+
     from agents.triplet_sl import TripletSLArgs
     from benchmarks.reports import robustness
 
-    TripletSLArgs(catalog="tiny", user="grammar", epochs=1, eval_dialogs=0, max_batches=1, progress=False,
-                  run_dir=str(tmp_path / "runs" / "triplet_sl-grammar-s0")).train()
-    report = robustness.main(["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
-                              "--train-users", "grammar", "captioner", "--eval-users", "grammar", "attributes-3",
-                              "relevance", "--out", str(tmp_path / "out"), "--no-progress"])
-    assert set(report["matrices"]["triplet_sl"]) == {"grammar"}  # no captioner run: skipped
-    assert set(report["matrices"]["triplet_sl"]["grammar"]) == {"grammar", "attributes-3", "relevance"}
+    for user in ("grammar", "grammar+attributes-3"):
+        TripletSLArgs(catalog="tiny", user=user, epochs=1, eval_dialogs=0, max_batches=1, progress=False,
+                      run_dir=str(tmp_path / "runs" / f"triplet_sl-{user}-s0")).train()
+    captions = tmp_path / "captions" / "relative_captions_shoes.json"
+    captions.parent.mkdir()
+    texts = ["is darker", "has a higher heel", "is shinier", "are lighter", "has laces", "is a lot less pointy"]
+    captions.write_text(json.dumps([{"ImageName": f"img_{i}.jpg", "ReferenceImageName": f"ref_{i}.jpg",
+                                     "RelativeCaption": texts[i % len(texts)]} for i in range(120)]), encoding="utf-8")
+    common = ["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
+              "--out", str(tmp_path / "out"), "--no-progress", "--captions", str(captions.parent)]
+    users = ["grammar", "attributes-3", "relevance", "human-replay-heldout"]
+    report = robustness.main([*common, "--train-users", "grammar", "captioner", "--eval-users", *users])
+    assert set(report["methods"]["triplet_sl"]) == {"grammar"}  # no captioner run: skipped
+    row = report["methods"]["triplet_sl"]["grammar"]
+    assert set(row) == set(users)
+    assert all(len(row[u]["pct"]) == len(robustness.TURNS) == len(row[u]["hits10"]) for u in users)
+    assert 0.0 <= row["human-replay-heldout"]["fallback_rate"] <= 1.0  # measured in the protocol's dialogs
     assert "**" in (tmp_path / "out" / "robustness.md").read_text()  # the diagonal is marked
     cells = sorted((tmp_path / "out" / "runs" / "robustness").glob("*.json"))
-    assert len(cells) == 3
+    assert len(cells) == 5  # four results files and the replay user's fallback count
     stamps = [p.stat().st_mtime_ns for p in cells]
-    again = robustness.main(["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
-                             "--train-users", "grammar", "--eval-users", "grammar", "attributes-3", "relevance",
-                             "--out", str(tmp_path / "out"), "--no-progress"])
-    assert again["matrices"] == report["matrices"]
+    again = robustness.main([*common, "--train-users", "grammar", "--eval-users", *users])
+    assert again["methods"] == report["methods"]
     assert [p.stat().st_mtime_ns for p in cells] == stamps  # every cell reused, none evaluated again
+    everything = robustness.main([*common, "--eval-users", "grammar"])  # every finished run, mixtures included
+    assert list(everything["methods"]["triplet_sl"]) == ["grammar", "grammar+attributes-3"]
