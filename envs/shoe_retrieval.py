@@ -270,7 +270,10 @@ class ShoeRetrievalEnv(_EnvProperties, gym.Env):
     and so is the user (by default the paper's user model, a trained relative captioner; or the
     grammar shopper, a relative-attribute shopper, the binary-relevance shopper, or any object with
     `describe(target_ids, candidate_ids, rngs) -> list[str]`; a user with `compares_with_previous =
-    True` also gets `previous_ids`, the image shown before, -1 on a dialog's first image).
+    True` also gets `previous_ids`, the image shown before, -1 on a dialog's first image; a user with
+    `draws_per_dialog = True`, such as a population of users, `simulators.users.UserMixture`, has
+    `draw_dialog(rng)` called with the dialog's generator when a dialog starts and gets what it drew back
+    each turn as `dialog_draws`).
 
     ## Action Space
     Chosen by `action_type`:

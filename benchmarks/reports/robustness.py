@@ -80,7 +80,7 @@ def format_matrix(cells: dict[str, dict[str, dict[str, list[float]]]], users: li
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = command_parser(__doc__)
+    parser = command_parser(__doc__, threads=True)
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
