@@ -193,7 +193,7 @@ def example_grid(catalog: Catalog, targets: Sequence[int], references: Sequence[
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = command_parser(__doc__, progress=False)
+    parser = command_parser(__doc__, progress=False, threads=True)
     parser.add_argument("--beam", type=int, nargs="*", default=[],
                         help="also score beam search with these beam sizes")
     parser.add_argument("--length-penalty", type=float, nargs="+", default=[0.0],
