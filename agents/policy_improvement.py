@@ -72,6 +72,9 @@ class PolicyImprovementArgs:
     """Protocol dialogs of the test split (a fixed subset) evaluated after every epoch (0: none)."""
     run_dir: str = ""
     """Folder of the run (default runs/<method>-<user>-s<seed>)."""
+    captions: str = ""
+    """The human caption files' folder, for users that replay people's captions (default:
+    $SHOE_RETRIEVAL_HUMAN_CAPTIONS, else the shared data folder)."""
     resume: bool = False
     """Continue an interrupted run from its last checkpoint."""
     hard_negatives: int = 16

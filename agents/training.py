@@ -141,7 +141,7 @@ class RunState:
 class TrainingRun:
     """The shared machinery of one training run (see the module docstring). `args` is the method's arguments;
     the run reads the fields every method declares: catalog, user, seed, device, threads, epochs, batch_size,
-    max_turns, eval_dialogs, run_dir, resume, max_batches, progress."""
+    max_turns, eval_dialogs, run_dir, captions, resume, max_batches, progress."""
 
     def __init__(self, args: Any, method: str, copies: int = 1):
         if args.threads:
@@ -152,7 +152,8 @@ class TrainingRun:
         self.vocabulary = registry.load_vocabulary(self.catalog)
         self.watch = Stopwatch()
         self.user = registry.make_user(args.user, self.catalog, seed=args.seed, device=self.device,
-                                       progress=args.progress, vocabulary=self.vocabulary)
+                                       progress=args.progress, vocabulary=self.vocabulary,
+                                       captions=args.captions or None)
         n_train = len(self.catalog.train_ids)
         self.batch_size = min(args.batch_size, n_train)
         self.env = ShoeRetrievalVectorEnv(
@@ -383,4 +384,4 @@ def _adam(agent: DialogManagerAgent, lr: float, selection_lr: float | None) -> t
 
 def _resumable(args: dict[str, Any]) -> dict[str, Any]:
     """The arguments a resumed run must share with the interrupted one."""
-    return {k: v for k, v in args.items() if k not in ("resume", "progress", "threads", "epochs", "device")}
+    return {k: v for k, v in args.items() if k not in ("resume", "progress", "threads", "epochs", "device", "captions")}

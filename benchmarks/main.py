@@ -12,12 +12,15 @@ and a killed run resumes where it stopped:
 2. the relative captioner, the environment's default user (trained and cached on first use);
 3. the agents: the paper's dialog manager trained with the captioner and with the grammar user by
    triplet SL, policy improvement and RL-SCST (runs in `runs/quick/` for the quick profile, `runs/`
-   for the paper profile, the same folders `scripts/train_agents.sh` uses; interrupted runs resume),
+   for the paper profile, the same folders `scripts/train_agents.sh` uses; interrupted runs resume);
+   the paper profile also trains them with PAPER_POPULATION (captioner + grammar + people's captions,
+   one drawn per dialog) when the human caption files are there;
    an SB3 PPO agent (trained with the captioner), and the training-free agents: the
    nearest-neighbour and random baselines, WhittleSearch (relative-attribute feedback) and
    Rocchio (relevance feedback);
 4. the protocol (frozen test dialogs, 10 turns) for every agent with the captioner and the grammar
-   user, plus WhittleSearch and Rocchio with the user of their own channel; one results file per
+   user (the paper profile adds `human-replay-heldout`, people's captions no agent trained with, when the
+   files are there), plus WhittleSearch and Rocchio with the user of their own channel; one results file per
    agent and user in `results/runs/<profile>/` (reused while the checkpoint, the user and the
    protocol are unchanged);
 5. the leaderboard: `results/leaderboard.md` and `results/rank_curves.png`.
@@ -73,20 +76,27 @@ class Profile:
     """Test-subset dialogs evaluated after every training epoch (0: none)."""
     runs: str
     """Folder of the training runs."""
+    populations: tuple[str, ...] = ()
+    """Populations of users (registry names joined by "+") the dialog managers are also trained with."""
 
+
+PAPER_POPULATION = "captioner+grammar+human-replay"
+"""The population the paper profile also trains with: of those tried it measured best with people's held-out
+captions while keeping the captioner's score (docs/results/robustness.md)."""
+HELDOUT_USER = "human-replay-heldout"
 
 PROFILES = {
     "quick": Profile("quick", sl_epochs=1, pi_epochs=1, pi_max_batches=12, scst_epochs=1, scst_max_batches=24,
                      ppo_timesteps=4_096, eval_dialogs=0, runs="runs/quick"),
     "paper": Profile("paper", sl_epochs=16, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
-                     ppo_timesteps=50_000, eval_dialogs=512, runs="runs"),
+                     ppo_timesteps=50_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
 }
 METHODS = ("triplet_sl", "policy_improvement", "scst")
 LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
 
 
 def train_manager(method: str, user: str, profile: Profile, catalog_name: str, seed: int, device: str,
-                  progress: bool) -> tuple[Path, float]:
+                  progress: bool, captions: str | None = None) -> tuple[Path, float]:
     """Train (or resume, or find finished) one dialog-manager run; (checkpoint folder, training minutes)."""
     run_dir = Path(profile.runs) / f"{method}-{user}-s{seed}"
     checkpoint = run_dir / "checkpoint"
@@ -98,7 +108,8 @@ def train_manager(method: str, user: str, profile: Profile, catalog_name: str, s
         if state["epoch"] + 1 >= epochs:
             return checkpoint, state["train_seconds"] / 60
     common = {"catalog": catalog_name, "user": user, "seed": seed, "device": device, "epochs": epochs,
-              "eval_dialogs": profile.eval_dialogs, "run_dir": str(run_dir), "resume": True, "progress": progress}
+              "eval_dialogs": profile.eval_dialogs, "run_dir": str(run_dir), "resume": True, "progress": progress,
+              "captions": captions or ""}
     if method == "triplet_sl":
         args: Any = triplet_sl.TripletSLArgs(**common)
     elif method == "policy_improvement":
@@ -122,6 +133,9 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     parser.add_argument("--out", default="results")
     parser.add_argument("--runs", default=None, help="folder of the training runs (default: the profile's)")
     parser.add_argument("--ppo-timesteps", type=int, default=None, help="PPO's steps (default: the profile's)")
+    parser.add_argument("--captions", default=None,
+                        help="the human caption files' folder, for the paper profile's population and held-out "
+                             "user (default: $SHOE_RETRIEVAL_HUMAN_CAPTIONS, else the shared data folder)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile]
@@ -155,6 +169,15 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     user_names = list(dict.fromkeys([*args.users, "attributes-10-handcrafted", "relevance"]))
     users = {name: registry.make_user(name, catalog, seed=args.seed, device=device, progress=progress,
                                       vocabulary=vocabulary) for name in user_names}
+    populations, language_users = [], list(args.users)
+    for population in profile.populations:
+        try:
+            users[HELDOUT_USER] = registry.make_user(HELDOUT_USER, catalog, seed=args.seed, captions=args.captions)
+        except FileNotFoundError as err:
+            print(f"   (no population {population} and no {HELDOUT_USER} user: {err})")
+            break
+        populations.append(population)
+        language_users = list(dict.fromkeys([*args.users, HELDOUT_USER]))
     for name, user in users.items():
         print(f"   {name:<28}{registry.user_fingerprint(user)}")
 
@@ -171,9 +194,10 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
                     [*args.users, "attributes-10-handcrafted"]))
     entries.append((AgentInfo(name="Rocchio", feedback="relevance", train_user="relevance"),
                     lambda: RocchioAgent(vocabulary), [*args.users, "relevance"]))
-    for user in args.users:
+    for user in [*args.users, *populations]:
         for method in METHODS:
-            checkpoint, minutes = train_manager(method, user, profile, args.catalog, args.seed, device, progress)
+            checkpoint, minutes = train_manager(method, user, profile, args.catalog, args.seed, device, progress,
+                                                args.captions)
             info = AgentInfo(name=f"{LABELS[method]} (trained: {user})", feedback="natural language",
                              checkpoint_sha256=content_hash(checkpoint), method=method, train_user=user,
                              profile=profile.name, train_minutes=round(minutes, 2))
@@ -183,7 +207,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
                 agent.use_split("test")
                 return agent
 
-            entries.append((info, load, args.users))
+            entries.append((info, load, language_users))
     ppo_user = args.users[0]
     print(f"\n-- PPO with the {ppo_user} user ({profile.ppo_timesteps} steps, {profile.name} profile)")
     ppo_dir = Path(profile.runs) / f"ppo-{ppo_user}-s{args.seed}"

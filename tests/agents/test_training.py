@@ -12,7 +12,7 @@ from simulators.cli import field_docs
 
 # What TrainingRun reads, declared by every method (epochs and lr too, with a default of each method's own).
 RUN_ARGUMENTS = ("catalog", "user", "seed", "device", "threads", "batch_size", "max_turns", "eval_dialogs",
-                 "run_dir", "resume", "hard_negatives", "max_batches", "progress")
+                 "run_dir", "captions", "resume", "hard_negatives", "max_batches", "progress")
 FINE_TUNING_ARGUMENTS = ("init", "top_k", "grad_clip", "selection_head", "candidate_scorer", "selection_lr")
 
 
