@@ -170,14 +170,12 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     users = {name: registry.make_user(name, catalog, seed=args.seed, device=device, progress=progress,
                                       vocabulary=vocabulary) for name in user_names}
     populations, language_users = [], list(args.users)
-    for population in profile.populations:
+    if profile.populations:
         try:
             users[HELDOUT_USER] = registry.make_user(HELDOUT_USER, catalog, seed=args.seed, captions=args.captions)
+            populations, language_users = list(profile.populations), list(dict.fromkeys([*args.users, HELDOUT_USER]))
         except FileNotFoundError as err:
-            print(f"   (no population {population} and no {HELDOUT_USER} user: {err})")
-            break
-        populations.append(population)
-        language_users = list(dict.fromkeys([*args.users, HELDOUT_USER]))
+            print(f"   (no populations {', '.join(profile.populations)} and no {HELDOUT_USER} user: {err})")
     for name, user in users.items():
         print(f"   {name:<28}{registry.user_fingerprint(user)}")
 
