@@ -37,17 +37,21 @@ try:
     from stable_baselines3.common.callbacks import BaseCallback
 except ImportError as err:
     raise missing_extra("stable-baselines3", "sb3", "agents.sb3 (Stable-Baselines3 on the env)") from err
+try:
+    from sb3_contrib import RecurrentPPO
+except ImportError as err:
+    raise missing_extra("sb3-contrib", "sb3", "agents.sb3 (RecurrentPPO)") from err
 from tqdm.auto import tqdm
 
 from agents.base import Agent, as_batch
+from agents.sb3_features import ACTIVATIONS, EXTRACTORS
+from agents.sb3_vec_env import SPLIT_FREE_KEYS, QueryBasis
 from envs.shoe_retrieval import ShoeRetrievalEnv
 from simulators.cache import verify_artifact, write_artifact
 
-SPLIT_FREE_KEYS = ("candidate_features", "feedback", "turn")
-"""Observation keys that mean the same on every split (the candidate's index does not)."""
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {cls.__name__: cls for cls in (PPO, A2C, DQN, SAC, TD3)}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {cls.__name__: cls for cls in (PPO, A2C, DQN, SAC, TD3, RecurrentPPO)}
 KIND = "sb3-checkpoint"
-WEIGHTS, CONFIG = "policy.safetensors", "config.json"
+WEIGHTS, CONFIG, BASIS = "policy.safetensors", "config.json", "basis.safetensors"
 
 
 def split_free(env: gym.Env) -> gym.Env:
@@ -64,21 +68,25 @@ class SB3Agent(Agent):
 
     action_type = "query"  # replaced per instance below; the class default satisfies Agent's check
 
-    def __init__(self, model: BaseAlgorithm):
-        self.model = model
+    def __init__(self, model: BaseAlgorithm, basis: QueryBasis | None = None):
+        self.model, self.basis = model, basis
         space = model.action_space
         if isinstance(space, spaces.Box) and len(space.shape) == 1:
             self.action_type = "query"
-        elif isinstance(space, spaces.Discrete):
+            if basis is not None and space.shape != (basis.k,):
+                raise ValueError(f"the model acts in {space.shape[0]} dimensions, its basis has {basis.k}")
+        elif isinstance(space, spaces.Discrete) and basis is None:
             self.action_type = "candidate"
         else:
-            raise ValueError(f"the model's action space {space} is neither the env's query Box nor its Discrete")
+            raise ValueError(f"the model's action space {space} is neither the env's query Box (or a basis's) "
+                             "nor its Discrete")
         obs_space = model.observation_space
         self.keys = list(obs_space.spaces) if isinstance(obs_space, spaces.Dict) else None
 
     def predict(self, observation: dict[str, Any], state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = True) -> tuple[Any, Any]:
         obs, single = as_batch(observation)
+        full = obs
         if self.keys is not None:
             missing = [k for k in self.keys if k not in obs]
             if missing:
@@ -87,9 +95,62 @@ class SB3Agent(Agent):
         actions, state = self.model.predict(obs, state=state, episode_start=episode_start,
                                             deterministic=deterministic)
         actions = np.asarray(actions)
-        if self.action_type == "query":
+        if self.basis is not None:
+            actions = self.basis.query(actions.reshape(len(actions), -1), full["candidate_features"])
+        elif self.action_type == "query":
             actions = actions.astype(np.float32)
         return (actions[0] if single else actions), state
+
+
+def _kwargs_to_json(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """policy_kwargs as JSON: the project's extractors and a few activations by name, the rest plain values."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, type):
+            named = {**{f"extractor:{n}": c for n, c in EXTRACTORS.items()},
+                     **{f"activation:{n}": c for n, c in ACTIVATIONS.items()}}
+            names = [n for n, c in named.items() if c is value]
+            if not names:
+                raise ValueError(f"policy_kwargs[{key!r}] = {value.__name__} cannot be saved: only the extractors "
+                                 f"{sorted(EXTRACTORS)} and the activations {sorted(ACTIVATIONS)} are written by name")
+            out[key] = {"class": names[0]}
+            continue
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise ValueError(f"policy_kwargs[{key!r}] = {value!r} is not a plain JSON value; only those can be "
+                             "saved") from None
+        out[key] = value
+    return out
+
+
+def _kwargs_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and set(value) == {"class"}:
+            kind, _, name = str(value["class"]).partition(":")
+            table = {"extractor": EXTRACTORS, "activation": ACTIVATIONS}.get(kind, {})
+            if name not in table:
+                raise ValueError(f"the checkpoint names an unknown {kind or 'class'} {value['class']!r}")
+            value = table[name]
+        out[key] = value
+    return out
+
+
+def _unique_tensors(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The state's tensors once each (safetensors refuses shared memory, as in a policy whose actor and critic
+    share one features extractor), and {alias: name} for the names that share another's tensor."""
+    weights: dict[str, torch.Tensor] = {}
+    first: dict[tuple[Any, ...], str] = {}
+    shared: dict[str, str] = {}
+    for name, tensor in state.items():
+        key = (tensor.device, tensor.data_ptr(), tuple(tensor.shape), tensor.stride(), tensor.dtype)
+        if tensor.numel() and key in first:
+            shared[name] = first[key]
+            continue
+        first.setdefault(key, name)
+        weights[name] = tensor.detach().cpu().contiguous()
+    return weights, shared
 
 
 def _space_to_json(space: spaces.Space) -> dict[str, Any]:
@@ -129,16 +190,14 @@ class _SpacesOnly(gym.Env):
         raise RuntimeError("a loaded SB3 checkpoint is for prediction; train it on a real env")
 
 
-def save_sb3(model: BaseAlgorithm, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write the model's policy weights (safetensors) and settings (JSON) as a verified artifact folder."""
+def save_sb3(model: BaseAlgorithm, path: str | Path, meta: dict[str, Any] | None = None,
+             basis: QueryBasis | None = None) -> Path:
+    """Write the model's policy weights (safetensors), settings (JSON) and query basis (safetensors, if
+    the model acts through one) as a verified artifact folder."""
     name = type(model).__name__
     if name not in ALGORITHMS:
         raise ValueError(f"only {sorted(ALGORITHMS)} can be saved, got {name}")
-    kwargs = model.policy_kwargs or {}
-    try:
-        json.dumps(kwargs)
-    except TypeError:
-        raise ValueError(f"policy_kwargs {kwargs!r} are not plain JSON values; only those can be saved") from None
+    kwargs = _kwargs_to_json(model.policy_kwargs or {})
     aliases = [alias for alias, cls in model.policy_aliases.items() if cls is type(model.policy)]
     if not aliases:
         raise ValueError(f"only {name}'s named policies ({sorted(model.policy_aliases)}) can be saved, not a custom "
@@ -146,12 +205,15 @@ def save_sb3(model: BaseAlgorithm, path: str | Path, meta: dict[str, Any] | None
     config = {"algorithm": name, "policy": aliases[0], "policy_kwargs": kwargs,
               "observation_space": _space_to_json(model.observation_space),
               "action_space": _space_to_json(model.action_space), "num_timesteps": int(model.num_timesteps),
-              "meta": meta or {}}
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.policy.state_dict().items()}
+              "basis": basis is not None, "meta": meta or {}}
+    weights, shared = _unique_tensors(model.policy.state_dict())
+    config["shared_tensors"] = shared
 
     def write(staging: Path) -> dict[str, Any]:
         save_file(weights, str(staging / WEIGHTS))
         (staging / CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")
+        if basis is not None:
+            basis.save(staging / BASIS)
         return {"algorithm": name, "num_timesteps": int(model.num_timesteps), **(meta or {})}
 
     return write_artifact(path, KIND, {"algorithm": name}, write).path
@@ -165,14 +227,20 @@ def load_sb3(path: str | Path, device: str = "cpu") -> SB3Agent:
     if algorithm is None:
         raise ValueError(f"{path}: unknown algorithm {config.get('algorithm')!r}; known: {sorted(ALGORITHMS)}")
     env = _SpacesOnly(_space_from_json(config["observation_space"]), _space_from_json(config["action_space"]))
-    model = algorithm(config["policy"], env, policy_kwargs=config["policy_kwargs"] or None, device=device)
+    kwargs = _kwargs_from_json(config["policy_kwargs"] or {})
+    model = algorithm(config["policy"], env, policy_kwargs=kwargs or None, device=device)
     state = load_file(str(art.file(WEIGHTS)), device=str(torch.device(device)))
+    for alias, name in (config.get("shared_tensors") or {}).items():
+        if name not in state:
+            raise ValueError(f"{path}: the weights lack {name!r}, which {alias!r} shares")
+        state[alias] = state[name]
     try:
         model.policy.load_state_dict(state)
     except RuntimeError as err:
         raise ValueError(f"{path}: the weights do not fit a {config['algorithm']} {config['policy']} ({err})") from None
     model.num_timesteps = int(config.get("num_timesteps", 0))
-    return SB3Agent(model)
+    basis = QueryBasis.load(art.file(BASIS)) if config.get("basis") else None
+    return SB3Agent(model, basis)
 
 
 def train_ppo(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, timesteps: int, seed: int = 0,

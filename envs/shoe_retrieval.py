@@ -471,23 +471,38 @@ def _render_pair(catalog: Catalog, candidate_id: int, target_id: int, caption: s
 class ShoeRetrievalVectorEnv(_EnvProperties, VectorEnv):
     """`num_envs` dialogs stepped as whole arrays: one batched ranking and one batched user call per step.
 
-    Spaces are the single env's, batched. Autoreset mode is next-step (Gymnasium's default): the step
-    after a dialog ends resets it, ignores its action, and returns reward 0. Sub-env i seeded with
-    `seed + i` follows exactly the trajectory of `ShoeRetrievalEnv` seeded with `seed + i`, as in
-    `SyncVectorEnv`. `info` holds the single env's keys as arrays (with Gymnasium's `_key` masks).
-    It has the single env's properties (`max_turns`, `n_items`, `features`, `ranker`, ...) and
-    `shown_indices`.
+    Spaces are the single env's, batched. `autoreset_mode` is Gymnasium's:
+    - `"next_step"` (the default, what RLlib's env runners and Gymnasium's own loops expect): the step
+      after a dialog ends resets it, ignores its action, and returns reward 0;
+    - `"same_step"` (what Stable-Baselines3 expects; `agents.sb3.SB3VecEnv` builds on it): a dialog that
+      ends is reset within the same step, which returns the new dialog's first observation; the ended
+      dialog's last observation and info are in `info["final_obs"]` (an object array holding each ended
+      row's observation dict, None elsewhere) and `info["final_info"]` (the info's arrays), rows marked by
+      `info["_final_obs"]`, as in `SyncVectorEnv(..., autoreset_mode=SAME_STEP)`. The resets
+      cost one more ranking and user call, for the ended rows only.
+    Sub-env i seeded with `seed + i` follows exactly the trajectory of `ShoeRetrievalEnv` seeded with
+    `seed + i`, as in `SyncVectorEnv` with the same mode. `info` holds the single env's keys as arrays
+    (with Gymnasium's `_key` masks). It has the single env's properties (`max_turns`, `n_items`,
+    `features`, `ranker`, ...) and `shown_indices`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, num_envs: int = 1, catalog: Catalog | CatalogConfig | str = "full", split: str = "train",
                  user: User | str = "captioner", action_type: str = "query", max_turns: int = 5, device: str = "auto",
-                 privileged: bool = False, vocabulary: Vocabulary | None = None, render_mode: str | None = None):
+                 privileged: bool = False, vocabulary: Vocabulary | None = None, render_mode: str | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if render_mode is not None:
             raise ValueError("the native vector env does not render; use ShoeRetrievalEnv for render_mode")
+        modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
+        mode = autoreset_mode if autoreset_mode in modes.values() else modes.get(str(autoreset_mode).lower())
+        if mode is None:
+            raise ValueError(f"autoreset_mode must be one of {list(modes)} (or Gymnasium's AutoresetMode of "
+                             f"either), got {autoreset_mode!r}")
+        self.autoreset_mode = mode
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.num_envs = int(num_envs)
         self._batch = _build_parts(catalog, split, user, vocabulary, action_type, max_turns, device, privileged,
                                  self.num_envs)
@@ -551,8 +566,19 @@ class ShoeRetrievalVectorEnv(_EnvProperties, VectorEnv):
         chosen = None if chosen is None else chosen[keep]
         reward, terminated, truncated = self._batch.advance(
             self._rngs, resets, [(None, None)] * int(resets.sum()), queries, chosen)
-        self._needs_reset = terminated | truncated
-        return self._batch.observation(slice(None)), reward, terminated, truncated, self._info()
+        ended = terminated | truncated
+        if self.autoreset_mode is AutoresetMode.NEXT_STEP or not ended.any():
+            self._needs_reset = ended
+            return self._batch.observation(slice(None)), reward, terminated, truncated, self._info()
+        last, final_info = self._batch.observation(slice(None)), self._info()
+        final_obs = np.full(self.num_envs, None, dtype=object)  # Gymnasium's layout: one observation per row
+        for i in np.flatnonzero(ended):
+            final_obs[i] = {k: v[i] for k, v in last.items()}
+        self._batch.advance(self._rngs, ended, [(None, None)] * int(ended.sum()), None, None, frozen=~ended)
+        info = self._info()
+        info["final_obs"], info["_final_obs"] = final_obs, ended
+        info["final_info"], info["_final_info"] = final_info, ended.copy()
+        return self._batch.observation(slice(None)), reward, terminated, truncated, info
 
     def what_if(self, env_index: int, candidates: Any, queries: Any = None) -> WhatIf:
         """`ShoeRetrievalEnv.what_if` for sub-env `env_index`."""

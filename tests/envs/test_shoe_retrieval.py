@@ -226,6 +226,51 @@ def test_vector_env_matches_sync_vector_env(tiny_catalog, vocab, action_type, us
         np.testing.assert_array_equal(tr_a, tr_b)
 
 
+@pytest.mark.parametrize("action_type", ["candidate", "query"])
+def test_same_step_vector_env_matches_sync_vector_env(tiny_catalog, vocab, action_type):
+    """autoreset_mode="same_step": the ended dialog's last observation in final_obs, the new one returned."""
+    n = 4
+    kw = dict(catalog=tiny_catalog, vocabulary=vocab, action_type=action_type, max_turns=3, device="cpu",
+              user="grammar")
+    native = ShoeRetrievalVectorEnv(num_envs=n, autoreset_mode="same_step", **kw)
+    assert native.metadata["autoreset_mode"] is gym.vector.AutoresetMode.SAME_STEP
+    sync = gym.vector.SyncVectorEnv([lambda: ShoeRetrievalEnv(**kw) for _ in range(n)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    native.action_space.seed(0)
+    obs_a, _ = native.reset(seed=7)
+    obs_b, _ = sync.reset(seed=7)
+    ended = 0
+    for step in range(12):
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key], err_msg=f"step {step} obs {key}")
+        action = native.action_space.sample()
+        obs_a, r_a, te_a, tr_a, info_a = native.step(action)
+        obs_b, r_b, te_b, tr_b, info_b = sync.step(action)
+        np.testing.assert_allclose(r_a, r_b)
+        np.testing.assert_array_equal(te_a, te_b)
+        np.testing.assert_array_equal(tr_a, tr_b)
+        done = te_a | tr_a
+        assert (r_a > 0).all()  # same-step: no reward-0 reset steps
+        if done.any():
+            ended += int(done.sum())
+            np.testing.assert_array_equal(info_a["_final_obs"], info_b["_final_obs"])
+            for i in np.flatnonzero(done):
+                for key in obs_a:
+                    np.testing.assert_array_equal(info_a["final_obs"][i][key], info_b["final_obs"][i][key])
+                assert info_a["final_info"]["rank"][i] == info_b["final_info"]["rank"][i]
+                assert info_a["final_obs"][i]["turn"] >= 1 and obs_a["turn"][i] == 0
+            assert all(info_a["final_obs"][i] is None for i in np.flatnonzero(~done))
+        else:
+            assert "final_obs" not in info_a
+    assert ended >= n
+
+
+def test_bad_autoreset_mode(tiny_catalog, vocab):
+    with pytest.raises(ValueError, match="autoreset_mode must be one of"):
+        ShoeRetrievalVectorEnv(num_envs=2, catalog=tiny_catalog, vocabulary=vocab, user="grammar", device="cpu",
+                               autoreset_mode="disabled")
+
+
 def test_vector_env_bad_actions(tiny_catalog, vocab):
     vec = ShoeRetrievalVectorEnv(num_envs=3, catalog=tiny_catalog, vocabulary=vocab, action_type="candidate",
                                  user="grammar", device="cpu")
