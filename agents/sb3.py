@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,11 @@ except ImportError as err:
 from tqdm.auto import tqdm
 
 from agents.base import Agent, as_batch
-from agents.sb3_features import ACTIVATIONS, EXTRACTORS
-from agents.sb3_vec_env import SPLIT_FREE_KEYS, QueryBasis
+from agents.dialog_manager import feature_scale_of
+from agents.sb3_features import ACTIVATIONS, EXTRACTORS, FeedbackExtractor
+from agents.sb3_vec_env import SPLIT_FREE_KEYS, QueryBasis, SB3VecEnv
 from envs.shoe_retrieval import ShoeRetrievalEnv
-from simulators.cache import verify_artifact, write_artifact
+from simulators.cache import verify_artifact, write_artifact, write_json
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {cls.__name__: cls for cls in (PPO, A2C, DQN, SAC, TD3, RecurrentPPO)}
 KIND = "sb3-checkpoint"
@@ -243,14 +245,113 @@ def load_sb3(path: str | Path, device: str = "cpu") -> SB3Agent:
     return SB3Agent(model, basis)
 
 
+@dataclass(frozen=True)
+class SB3Recipe:
+    """How `train_sb3` trains an SB3 algorithm on the native vector env (the defaults: the documented recipe).
+
+    The algorithm reads the feedback through `FeedbackExtractor` and acts through a `QueryBasis` of the
+    train split's leading principal components, around the shown image (`residual`); `basis_k=0` acts
+    in the full retrieval space, `extractor=False` uses SB3's default extractor (the floor's settings).
+    """
+
+    algorithm: str = "PPO"
+    """PPO, A2C, SAC, TD3 or RecurrentPPO (the last with `MultiInputLstmPolicy`)."""
+    num_envs: int = 256
+    basis_k: int = 32
+    residual: bool = True
+    spread: float = 3.0
+    extractor: bool = True
+    hidden_dim: int = 128
+    embed_dim: int = 64
+    net_arch: tuple[int, ...] = (128, 128)
+    log_std_init: float = -0.5
+    n_steps: int = 16
+    batch_size: int = 1024
+    n_epochs: int = 4
+    gamma: float = 0.9
+    learning_rate: float = 3e-4
+    ent_coef: float = 0.0
+    max_turns: int = 10
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ("PPO", "A2C", "SAC", "TD3", "RecurrentPPO"):
+            raise ValueError(f"algorithm must be PPO, A2C, SAC, TD3 or RecurrentPPO, got {self.algorithm!r}")
+        for name in ("num_envs", "n_steps", "batch_size", "n_epochs", "max_turns", "hidden_dim", "embed_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.basis_k < 0:
+            raise ValueError(f"basis_k must be 0 (the full space) or a number of components, got {self.basis_k}")
+
+    def basis(self, features: np.ndarray) -> QueryBasis | None:
+        return QueryBasis.pca(features, self.basis_k, self.spread, self.residual) if self.basis_k else None
+
+    def policy_kwargs(self, image_scale: float) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"net_arch": list(self.net_arch)}
+        if self.extractor:
+            kwargs["features_extractor_class"] = FeedbackExtractor
+            kwargs["features_extractor_kwargs"] = {"hidden_dim": self.hidden_dim, "embed_dim": self.embed_dim,
+                                                   "image_scale": round(image_scale, 4)}
+        if self.algorithm in ("PPO", "A2C", "RecurrentPPO"):
+            kwargs["log_std_init"] = self.log_std_init
+        return kwargs
+
+    def make(self, venv: SB3VecEnv, image_scale: float, seed: int, device: str,
+             tensorboard_log: str | None = None) -> BaseAlgorithm:
+        """The SB3 algorithm on `venv`, with this recipe's settings."""
+        cls = ALGORITHMS[self.algorithm]
+        policy = "MultiInputLstmPolicy" if self.algorithm == "RecurrentPPO" else "MultiInputPolicy"
+        common = dict(policy_kwargs=self.policy_kwargs(image_scale), seed=seed, device=device, verbose=0,
+                      learning_rate=self.learning_rate, gamma=self.gamma, tensorboard_log=tensorboard_log)
+        if self.algorithm in ("PPO", "RecurrentPPO"):
+            return cls(policy, venv, n_steps=self.n_steps, batch_size=self.batch_size, n_epochs=self.n_epochs,
+                       ent_coef=self.ent_coef, **common)
+        if self.algorithm == "A2C":
+            return cls(policy, venv, n_steps=self.n_steps, ent_coef=self.ent_coef, **common)
+        return cls(policy, venv, batch_size=self.batch_size, train_freq=1, gradient_steps=self.n_epochs,
+                   learning_starts=self.batch_size, **common)
+
+
+def train_sb3(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, timesteps: int,
+              recipe: SB3Recipe = SB3Recipe(), seed: int = 0, device: str = "cpu",
+              progress: bool = True) -> tuple[SB3Agent, float]:
+    """Train `recipe` on the train split through `SB3VecEnv`, saved to `run_dir/checkpoint`.
+
+    A finished run with at least `timesteps` steps and the same recipe and seed is loaded instead of
+    retrained. Returns the agent and the training minutes (from the checkpoint when loaded). The
+    training curve (every ~100,000 steps: the training dialogs' mean rank percentile at turns 1, 2 and 5)
+    goes to `run_dir/curve.json` and TensorBoard (`run_dir/tb`). An interrupted run starts over: SB3
+    keeps no resumable state that this project would load without unpickling.
+    """
+    checkpoint = Path(run_dir) / "checkpoint"
+    settings = asdict(recipe)
+    settings["net_arch"] = list(recipe.net_arch)
+    if (checkpoint / "manifest.json").exists():
+        art = verify_artifact(checkpoint, KIND)
+        meta = art.meta
+        if meta.get("num_timesteps", 0) >= timesteps and meta.get("seed") == seed and meta.get("recipe") == settings:
+            return load_sb3(checkpoint, device=device), float(meta.get("train_minutes", 0.0))
+    train_features = catalog.features[catalog.split_ids("train")]
+    basis = recipe.basis(train_features)
+    venv = SB3VecEnv(num_envs=recipe.num_envs, basis=basis, catalog=catalog, split="train", user=user,
+                     vocabulary=vocabulary, max_turns=recipe.max_turns, device=device)
+    venv.seed(seed)
+    tb = str(Path(run_dir) / "tb")
+    model = recipe.make(venv, feature_scale_of(train_features), seed, device, tensorboard_log=tb)
+    curve = _CurveCallback(recipe.num_envs, Path(run_dir) / "curve.json")
+    callbacks: list[BaseCallback] = [curve] + ([_TqdmCallback(timesteps)] if progress else [])
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=timesteps, callback=callbacks, tb_log_name=recipe.algorithm)
+    minutes = (time.perf_counter() - t0) / 60
+    save_sb3(model, checkpoint, basis=basis,
+             meta={"seed": seed, "train_minutes": round(minutes, 2), "max_turns": recipe.max_turns,
+                   "recipe": settings, "steps_per_second": round(model.num_timesteps / (60 * minutes), 1)})
+    return SB3Agent(model, basis), minutes
+
+
 def train_ppo(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, timesteps: int, seed: int = 0,
               device: str = "cpu", max_turns: int = 10, progress: bool = True) -> tuple[SB3Agent, float]:
-    """PPO (SB3's defaults, MultiInputPolicy) on the train split with query actions, saved to `run_dir/checkpoint`.
-
-    A finished run with at least `timesteps` steps is loaded instead of retrained. Returns the agent and
-    the training minutes (from the checkpoint when loaded). An interrupted run starts over: SB3 keeps no
-    resumable state that this project would load without unpickling.
-    """
+    """PPO with SB3's defaults (MultiInputPolicy, actions in the full 256-d space) on one env at a time: the
+    floor a researcher meets first, kept as a leaderboard row. `train_sb3` is the recipe that learns."""
     checkpoint = Path(run_dir) / "checkpoint"
     if (checkpoint / "manifest.json").exists():
         art = verify_artifact(checkpoint, KIND)
@@ -265,6 +366,49 @@ def train_ppo(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, tim
     minutes = (time.perf_counter() - t0) / 60
     save_sb3(model, checkpoint, meta={"seed": seed, "train_minutes": round(minutes, 2), "max_turns": max_turns})
     return SB3Agent(model), minutes
+
+
+class _CurveCallback(BaseCallback):
+    """The training dialogs' mean rank percentile at turns 1, 2 and 5, every ~100,000 steps (JSON and TensorBoard)."""
+
+    TURNS = (1, 2, 5)
+
+    def __init__(self, num_envs: int, path: Path, every: int = 100_000):
+        super().__init__()
+        self.turn = np.zeros(num_envs, dtype=np.int64)
+        self.path, self.every = path, every
+        self.sums = {t: [0.0, 0] for t in self.TURNS}
+        self.points: list[dict[str, Any]] = []
+        self.t0 = time.perf_counter()
+        self.next = every
+
+    def _on_step(self) -> bool:
+        self.turn += 1
+        infos, dones = self.locals["infos"], self.locals["dones"]
+        for t in self.TURNS:
+            for i in np.flatnonzero(self.turn == t):
+                self.sums[t][0] += infos[i]["rank_percentile"]
+                self.sums[t][1] += 1
+        self.turn[np.asarray(dones, dtype=bool)] = 0
+        if self.num_timesteps >= self.next:
+            self.next += self.every
+            self._point()
+        return True
+
+    def _point(self) -> None:
+        minutes = round((time.perf_counter() - self.t0) / 60, 2)
+        point: dict[str, Any] = {"steps": int(self.num_timesteps), "minutes": minutes}
+        for t, (total, count) in self.sums.items():
+            if count:
+                point[f"pct_t{t}"] = round(100 * total / count, 2)
+                self.logger.record(f"dialog/rank_percentile_t{t}", total / count)
+        self.sums = {t: [0.0, 0] for t in self.TURNS}
+        self.points.append(point)
+        write_json({"points": self.points}, self.path)
+
+    def _on_training_end(self) -> None:
+        if any(count for _, count in self.sums.values()):
+            self._point()
 
 
 class _TqdmCallback(BaseCallback):
