@@ -73,8 +73,9 @@ def dialog_starts(observation: dict[str, np.ndarray], episode_start: np.ndarray 
 
 
 def as_batch(observation: dict[str, Any]) -> tuple[dict[str, np.ndarray], bool]:
-    """(batched observation, whether the input was a single unbatched observation)."""
-    single = np.asarray(observation["candidate"]).ndim == 0
+    """(batched observation, whether the input was a single unbatched observation); the split-free
+    observations of `agents.sb3.split_free` (no "candidate") are told by their "turn"."""
+    single = np.asarray(observation["candidate" if "candidate" in observation else "turn"]).ndim == 0
     if not single:
         return {k: np.asarray(v) for k, v in observation.items()}, False
     return {k: np.asarray(v)[None] for k, v in observation.items()}, True

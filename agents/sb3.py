@@ -1,18 +1,27 @@
 """Stable-Baselines3 on ShoeRetrieval-v0: train any SB3 algorithm, save it safely, evaluate it on the protocol.
 
+    agent, minutes = train_sb3(catalog, user, vocabulary, "runs/sb3-ppo-basis-grammar-s0", 6_000_000)
+    agent = load_sb3("runs/sb3-ppo-basis-grammar-s0/checkpoint")   # an Agent for benchmarks.protocol.evaluate
+
+`train_sb3` trains an `SB3Recipe`: 256 dialogs through `agents.sb3_vec_env.SB3VecEnv` (one batched
+ranking and user call per step), the feedback read by `agents.sb3_features.FeedbackExtractor`, the
+action a point of a `QueryBasis` (the train split's leading principal components around the shown
+image). Any SB3 algorithm also trains on single envs as they are:
+
     env = split_free(ShoeRetrievalEnv(catalog="full", split="train", action_type="query"))
     model = PPO("MultiInputPolicy", env, seed=0).learn(20_000)
     save_sb3(model, "runs/ppo-captioner-s0/checkpoint")
-    agent = load_sb3("runs/ppo-captioner-s0/checkpoint")         # an Agent for benchmarks.protocol.evaluate
 
 Two things stand between an SB3 model trained on the train split and the protocol on the test
 split. The observation's "candidate" is an index into the split (Discrete(N)), so a model that
-reads it only fits the split it was trained on: `split_free` drops it, leaving the image's vector,
-the feedback tokens and the turn, which mean the same on either split; `SB3Agent` gives the model
-those keys of the protocol's observations. And SB3's own `.zip` files unpickle Python objects when
-loaded, which this project never does with a model file: `save_sb3` writes the policy's weights as
-safetensors and the algorithm's settings as JSON, and `load_sb3` rebuilds the algorithm on a
-stand-in env with those spaces and loads the weights into it.
+reads it only fits the split it was trained on: `split_free` (and `SB3VecEnv` by default) drops it,
+leaving the image's vector, the feedback tokens and the turn, which mean the same on either split;
+`SB3Agent` gives the model those keys of the protocol's observations, and maps a basis's
+coefficients to the query. And SB3's own `.zip` files unpickle Python objects when loaded, which
+this project never does with a model file: `save_sb3` writes the policy's weights and the basis as
+safetensors and the algorithm's settings as JSON (the project's extractors and activations by
+name), and `load_sb3` rebuilds the algorithm on a stand-in env with those spaces and loads the
+weights into it.
 """
 
 from __future__ import annotations
@@ -48,7 +57,6 @@ from agents.base import Agent, as_batch
 from agents.dialog_manager import feature_scale_of
 from agents.sb3_features import ACTIVATIONS, EXTRACTORS, FeedbackExtractor
 from agents.sb3_vec_env import SPLIT_FREE_KEYS, QueryBasis, SB3VecEnv
-from envs.shoe_retrieval import ShoeRetrievalEnv
 from simulators.cache import verify_artifact, write_artifact, write_json
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {cls.__name__: cls for cls in (PPO, A2C, DQN, SAC, TD3, RecurrentPPO)}
@@ -346,26 +354,6 @@ def train_sb3(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, tim
              meta={"seed": seed, "train_minutes": round(minutes, 2), "max_turns": recipe.max_turns,
                    "recipe": settings, "steps_per_second": round(model.num_timesteps / (60 * minutes), 1)})
     return SB3Agent(model, basis), minutes
-
-
-def train_ppo(catalog: Any, user: Any, vocabulary: Any, run_dir: str | Path, timesteps: int, seed: int = 0,
-              device: str = "cpu", max_turns: int = 10, progress: bool = True) -> tuple[SB3Agent, float]:
-    """PPO with SB3's defaults (MultiInputPolicy, actions in the full 256-d space) on one env at a time: the
-    floor a researcher meets first, kept as a leaderboard row. `train_sb3` is the recipe that learns."""
-    checkpoint = Path(run_dir) / "checkpoint"
-    if (checkpoint / "manifest.json").exists():
-        art = verify_artifact(checkpoint, KIND)
-        if art.meta.get("num_timesteps", 0) >= timesteps and art.meta.get("seed") == seed:
-            return load_sb3(checkpoint, device=device), float(art.meta.get("train_minutes", 0.0))
-    env = split_free(ShoeRetrievalEnv(catalog=catalog, split="train", user=user, vocabulary=vocabulary,
-                                      action_type="query", max_turns=max_turns, device=device))
-    env.reset(seed=seed)
-    model = PPO("MultiInputPolicy", env, seed=seed, device=device, verbose=0)
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=_TqdmCallback(timesteps) if progress else None)
-    minutes = (time.perf_counter() - t0) / 60
-    save_sb3(model, checkpoint, meta={"seed": seed, "train_minutes": round(minutes, 2), "max_turns": max_turns})
-    return SB3Agent(model), minutes
 
 
 class _CurveCallback(BaseCallback):

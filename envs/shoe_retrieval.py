@@ -349,13 +349,16 @@ class ShoeRetrievalEnv(_EnvProperties, gym.Env):
     ## Vectorized environment
     `gym.make_vec("envs:ShoeRetrieval-v0", num_envs=256, vectorization_mode="vector_entry_point")`
     gives `ShoeRetrievalVectorEnv`: one ranking and one user call per step for all dialogs,
-    next-step autoreset, and the same trajectories as `SyncVectorEnv` for the same seeds.
+    next-step autoreset (or same-step, `autoreset_mode="same_step"`, which SB3 expects:
+    `agents.sb3_vec_env.SB3VecEnv`), and the same trajectories as `SyncVectorEnv` with the same mode for
+    the same seeds.
 
     ## Version History
     - v0: initial release. Since added without changing any trajectory: `fork` (batched
       what-if rollouts), a `User` and a `Vocabulary` as typed arguments; `what_if` and `fork` now
       refuse a dialog that has ended instead of answering for it; the properties above, in place
-      of the turn loop (`env.core`, now private).
+      of the turn loop (`env.core`, now private); the vector env's `autoreset_mode` option (same-step
+      beside the default next-step).
     - v0 on world v2 (the id kept: it is the one users were promised): SynthShoes' render version 3 (25
       colours, among them the navy, cream and bronze shades) and grammar v4 changed every image, every
       feature vector and every caption, so every default trajectory changed; the spaces, the reward and the

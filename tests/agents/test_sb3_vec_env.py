@@ -154,3 +154,21 @@ def test_unsaveable_policy_kwargs_are_refused(tiny_catalog, vocab, tmp_path):
     with pytest.raises(ValueError, match="cannot be saved"):
         save_sb3(model, tmp_path / "checkpoint")
     assert not (tmp_path / "checkpoint").exists()
+
+
+def test_train_sb3_writes_a_curve_and_reloads_a_finished_run(tiny_catalog, vocab, tmp_path):
+    from agents.sb3 import SB3Recipe, train_sb3
+
+    recipe = SB3Recipe(num_envs=8, batch_size=64, n_epochs=1, hidden_dim=16, embed_dim=8, net_arch=(16,), max_turns=3)
+    agent, minutes = train_sb3(tiny_catalog, "grammar", vocab, tmp_path / "run", 256, recipe=recipe, progress=False)
+    assert agent.basis is not None and minutes > 0
+    curve = (tmp_path / "run" / "curve.json").read_text()
+    assert '"pct_t1"' in curve and (tmp_path / "run" / "tb").is_dir()
+    again, minutes_again = train_sb3(tiny_catalog, "grammar", vocab, tmp_path / "run", 256, recipe=recipe,
+                                     progress=False)
+    assert minutes_again == pytest.approx(round(minutes, 2))  # loaded, not retrained
+    obs = {"candidate_features": tiny_catalog.features[:2], "feedback": np.zeros((2, 16), dtype=np.int64),
+           "turn": np.zeros(2, dtype=np.int64)}
+    np.testing.assert_allclose(again.predict(obs)[0], agent.predict(obs)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="algorithm must be"):
+        SB3Recipe(algorithm="DQN")

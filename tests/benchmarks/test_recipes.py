@@ -13,7 +13,8 @@ def recipe(name: str) -> str:
     assert match, f"README has no recipe {name!r}"
     code = match.group(1)
     assert 'CATALOG = "full"' in code
-    return code.replace('CATALOG = "full"', 'CATALOG = "tiny"').replace("STEPS = 20_000", "STEPS = 256")
+    code = code.replace('CATALOG = "full"', 'CATALOG = "tiny"')
+    return re.sub(r"STEPS = [\d_]+", "STEPS = 256", code).replace("num_envs=256", "num_envs=8")
 
 
 @pytest.mark.parametrize("name", ["sb3", "own-agent"])
