@@ -34,6 +34,7 @@ import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from agents.baselines import NearestNeighbourAgent
 from agents.dialog_manager import feature_scale_of
 from agents.sb3 import SB3Recipe, split_free, train_sb3
 from agents.sb3_vec_env import SB3VecEnv
@@ -91,6 +92,27 @@ def bench_throughput(catalog: Any, vocabulary: Any, user_name: str, device: str,
             "ratio": round(adapter / dummy, 2), "adapter_all": timings["adapter"], "dummy_all": timings["dummy"]}
 
 
+def _row(route: str, user_name: str, evaluation: Any, timesteps: int, minutes: float,
+         curve: list[dict[str, Any]]) -> dict[str, Any]:
+    pct, hits = evaluation.mean_rank_percentile, evaluation.hits["@10"]
+    return {"route": route, "user": user_name, "timesteps": timesteps, "train_minutes": round(minutes, 2),
+            "episodes": evaluation.episodes, "pct": [round(100 * pct[t], 2) for t in (1, 2, 5)],
+            "ci95_t5": [round(100 * v, 2) for v in evaluation.ci95[5]],
+            "hits10": [round(100 * hits[t], 1) for t in (1, 2, 5)], "curve": curve}
+
+
+def nearest_neighbour_rows(run: Any, vocabulary: Any, users: list[str], seed: int) -> list[dict[str, Any]]:
+    """The nearest-neighbour baseline on the protocol with each user (the floor the routes must clear)."""
+    rows = []
+    for user_name in users:
+        user = registry.make_user(user_name, run.catalog, device=run.device, vocabulary=vocabulary)
+        evaluation = evaluate(NearestNeighbourAgent(), run.catalog, user, ProtocolConfig(seed=seed),
+                              agent_name="nearest neighbour", user_name=user_name, device=run.device,
+                              vocabulary=vocabulary, progress=run.progress)
+        rows.append(_row("nearest-neighbour (no training)", user_name, evaluation, 0, 0.0, []))
+    return rows
+
+
 def train_routes(run: Any, vocabulary: Any, routes: list[str], users: list[str], timesteps: int, seed: int,
                  runs: Path, out: Path) -> list[dict[str, Any]]:
     rows = []
@@ -111,11 +133,7 @@ def train_routes(run: Any, vocabulary: Any, routes: list[str], users: list[str],
             write_result(make_result(evaluation, run.catalog, info, user, user_name, device=run.device),
                          result_path(out / "runs" / "sb3", name, user_name))
             curve = json.loads((run_dir / "curve.json").read_text(encoding="utf-8"))["points"]
-            pct, hits = evaluation.mean_rank_percentile, evaluation.hits["@10"]
-            row = {"route": route, "user": user_name, "timesteps": timesteps, "train_minutes": round(minutes, 2),
-                   "pct": [round(100 * pct[t], 2) for t in (1, 2, 5)],
-                   "ci95_t5": [round(100 * v, 2) for v in evaluation.ci95[5]],
-                   "hits10": [round(100 * hits[t], 1) for t in (1, 2, 5)], "curve": curve}
+            row = _row(route, user_name, evaluation, timesteps, minutes, curve)
             print(f"   turn 1/2/5: {row['pct']}  Hits@10 {row['hits10']}  ({minutes:.1f} min)", flush=True)
             rows.append(row)
     return rows
@@ -131,7 +149,8 @@ def format_tables(throughput: list[dict[str, Any]], rows: list[dict[str, Any]], 
                   f"{t['dummy_steps_per_s']:,.0f} | {t['ratio']:.1f}x |" for t in throughput]
         lines.append("")
     if rows:
-        lines += ["## Routes, trained from scratch, evaluated on the protocol (4,658 test dialogs)\n",
+        lines += [f"## Routes, trained from scratch, evaluated on the protocol ({rows[0]['episodes']:,} test dialogs, "
+                  "10 turns, greedy)\n",
                   "| route | user | steps | minutes | pct t=1 / 2 / 5 | 95% CI t=5 | Hits@10 t=1 / 2 / 5 |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['route']} | {r['user']} | {r['timesteps']:,} | {r['train_minutes']:.1f} | "
@@ -145,6 +164,8 @@ def plot_curves(rows: list[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for r in rows:
         points = [p for p in r["curve"] if "pct_t5" in p]
+        if not points:
+            continue
         ax.plot([p["minutes"] for p in points], [p["pct_t5"] for p in points], label=f"{r['route']} ({r['user']})")
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("training minutes")
@@ -165,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--routes", nargs="+", choices=sorted(ROUTES), default=["ppo-basis"])
     parser.add_argument("--timesteps", type=int, default=6_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", action="store_true", help="also evaluate the nearest-neighbour baseline")
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
@@ -182,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"{t['user']}: SB3VecEnv {t['adapter_steps_per_s']:,.0f} steps/s, DummyVecEnv "
                   f"{t['dummy_steps_per_s']:,.0f} steps/s: {t['ratio']:.1f}x", flush=True)
     else:
-        new = train_routes(run, vocabulary, args.routes, args.users, args.timesteps, args.seed, Path(args.runs), out)
+        new = nearest_neighbour_rows(run, vocabulary, args.users, args.seed) if args.baseline else []
+        new += train_routes(run, vocabulary, args.routes, args.users, args.timesteps, args.seed, Path(args.runs), out)
         keys = {(r["route"], r["user"]) for r in new}
         rows = [r for r in rows if (r["route"], r["user"]) not in keys] + new
         plot_curves(rows, out / "sb3_curves.png")
