@@ -80,6 +80,8 @@ class SB3Agent(Agent):
 
     def __init__(self, model: BaseAlgorithm, basis: QueryBasis | None = None):
         self.model, self.basis = model, basis
+        self.recurrent = isinstance(model, RecurrentPPO)
+        self._state: Any = None  # a recurrent model's state between calls that pass none (the protocol's)
         space = model.action_space
         if isinstance(space, spaces.Box) and len(space.shape) == 1:
             self.action_type = "query"
@@ -102,14 +104,29 @@ class SB3Agent(Agent):
             if missing:
                 raise ValueError(f"the model reads observation keys {missing} that the env does not give")
             obs = {k: obs[k] for k in self.keys}
+        carried = self.recurrent and state is None
+        if carried:  # keep the dialog's memory, as the protocol expects of an agent (it passes no state back)
+            b = len(full["turn"])
+            starts = np.asarray(full["turn"]).reshape(b) == 0
+            if episode_start is not None:
+                starts |= np.asarray(episode_start, dtype=bool).reshape(b)
+            state = self._state if self._state is not None and self._state[0].shape[1] == b else None
+            episode_start = starts
         actions, state = self.model.predict(obs, state=state, episode_start=episode_start,
                                             deterministic=deterministic)
+        if carried:
+            self._state = state
         actions = np.asarray(actions)
         if self.basis is not None:
             actions = self.basis.query(actions.reshape(len(actions), -1), full["candidate_features"])
         elif self.action_type == "query":
             actions = actions.astype(np.float32)
         return (actions[0] if single else actions), state
+
+
+    def reset_state(self) -> None:
+        """Forget the dialogs' memory (a recurrent model's state); the protocol calls it before each batch."""
+        self._state = None
 
 
 def _kwargs_to_json(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -172,3 +172,29 @@ def test_train_sb3_writes_a_curve_and_reloads_a_finished_run(tiny_catalog, vocab
     np.testing.assert_allclose(again.predict(obs)[0], agent.predict(obs)[0], atol=1e-5)
     with pytest.raises(ValueError, match="algorithm must be"):
         SB3Recipe(algorithm="DQN")
+
+
+def test_a_recurrent_agent_keeps_its_memory_between_protocol_calls(tiny_catalog, vocab):
+    """The protocol passes no state back: SB3Agent carries RecurrentPPO's LSTM state itself, reset at turn 0."""
+    from sb3_contrib import RecurrentPPO
+
+    from agents.sb3 import SB3Agent
+
+    venv = SB3VecEnv(num_envs=4, **env_kwargs(tiny_catalog, vocab))
+    model = RecurrentPPO("MultiInputLstmPolicy", venv, n_steps=8, batch_size=32, device="cpu", seed=0,
+                         policy_kwargs={"lstm_hidden_size": 8, "net_arch": [8]})
+    agent = SB3Agent(model)
+    venv.seed(3)
+    obs = venv.reset()
+    state, starts = None, np.ones(4, dtype=bool)
+    for _ in range(2):
+        expected, state = model.predict(obs, state=state, episode_start=starts, deterministic=True)
+        got, _ = agent.predict(dict(obs), episode_start=starts)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+        obs, _, dones, _ = venv.step(expected)
+        starts = dones
+    memoryless, _ = model.predict(obs, state=None, episode_start=np.ones(4, dtype=bool), deterministic=True)
+    going = obs["turn"] > 0
+    assert going.any() and not np.allclose(agent.predict(dict(obs))[0][going], memoryless[going])
+    agent.reset_state()
+    assert agent._state is None
