@@ -274,16 +274,18 @@ def load_sb3(path: str | Path, device: str = "cpu") -> SB3Agent:
 class SB3Recipe:
     """How `train_sb3` trains an SB3 algorithm on the native vector env (the defaults: the documented recipe).
 
-    The algorithm reads the feedback through `FeedbackExtractor` and acts through a `QueryBasis` of the
-    train split's leading principal components, around the shown image (`residual`); `basis_k=0` acts
-    in the full retrieval space, `extractor=False` uses SB3's default extractor (the floor's settings).
+    RecurrentPPO (sb3-contrib; an LSTM over the turns, `MultiInputLstmPolicy`) reads the feedback through
+    `FeedbackExtractor` and acts through a `QueryBasis` of the train split's 32 leading principal
+    components around the split's mean (`residual=True`: around the shown image); `basis_k=0` acts in
+    the full retrieval space, `extractor=False` uses SB3's default extractor (the floor's settings). The
+    routes that led here are measured in `benchmarks.reports.sb3` (docs/results/sb3.md).
     """
 
-    algorithm: str = "PPO"
+    algorithm: str = "RecurrentPPO"
     """PPO, A2C, SAC, TD3 or RecurrentPPO (the last with `MultiInputLstmPolicy`)."""
     num_envs: int = 256
     basis_k: int = 32
-    residual: bool = True
+    residual: bool = False
     spread: float = 3.0
     extractor: bool = True
     hidden_dim: int = 128
@@ -306,6 +308,14 @@ class SB3Recipe:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.basis_k < 0:
             raise ValueError(f"basis_k must be 0 (the full space) or a number of components, got {self.basis_k}")
+
+    @property
+    def label(self) -> str:
+        """A name for the leaderboard, e.g. "SB3 RecurrentPPO, feedback extractor, PCA-32 residual query"."""
+        reads = "feedback extractor" if self.extractor else "default policy"
+        acts = (f"PCA-{self.basis_k} {'residual ' if self.residual else ''}query" if self.basis_k
+                else "256-d query")
+        return f"SB3 {self.algorithm}, {reads}, {acts}"
 
     def basis(self, features: np.ndarray) -> QueryBasis | None:
         return QueryBasis.pca(features, self.basis_k, self.spread, self.residual) if self.basis_k else None

@@ -45,7 +45,7 @@ from agents import policy_improvement, scst, triplet_sl
 from agents.baselines import NearestNeighbourAgent, RandomAgent
 from agents.dialog_manager import DialogManagerAgent
 from agents.rocchio import RocchioAgent
-from agents.sb3 import train_sb3
+from agents.sb3 import SB3Recipe, train_sb3
 from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.leaderboard import format_leaderboard, write_leaderboard
@@ -87,9 +87,9 @@ HELDOUT_USER = "human-replay-heldout"
 
 PROFILES = {
     "quick": Profile("quick", sl_epochs=1, pi_epochs=1, pi_max_batches=12, scst_epochs=1, scst_max_batches=24,
-                     ppo_timesteps=262_144, eval_dialogs=0, runs="runs/quick"),
+                     ppo_timesteps=131_072, eval_dialogs=0, runs="runs/quick"),
     "paper": Profile("paper", sl_epochs=16, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
-                     ppo_timesteps=50_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
+                     ppo_timesteps=1_100_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
 }
 METHODS = ("triplet_sl", "policy_improvement", "scst")
 LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
@@ -207,15 +207,15 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
 
             entries.append((info, load, language_users))
     ppo_user = args.users[0]
-    print(f"\n-- SB3 PPO through SB3VecEnv with the {ppo_user} user ({profile.ppo_timesteps:,} steps, "
+    print(f"\n-- SB3 through SB3VecEnv with the {ppo_user} user ({profile.ppo_timesteps:,} steps, "
           f"{profile.name} profile)")
-    ppo_dir = Path(profile.runs) / f"sb3-ppo-basis-{ppo_user}-s{args.seed}"
-    ppo, ppo_minutes = train_sb3(catalog, users[ppo_user], vocabulary, ppo_dir, profile.ppo_timesteps,
+    recipe = SB3Recipe()
+    ppo_dir = Path(profile.runs) / f"sb3-{ppo_user}-s{args.seed}"
+    ppo, ppo_minutes = train_sb3(catalog, users[ppo_user], vocabulary, ppo_dir, profile.ppo_timesteps, recipe=recipe,
                                  seed=args.seed, device=device, progress=progress)
-    entries.append((AgentInfo(name=f"SB3 PPO, feedback extractor, PCA-32 query (trained: {ppo_user})",
-                              feedback="natural language", checkpoint_sha256=content_hash(ppo_dir / "checkpoint"),
-                              method="sb3-ppo-basis", train_user=ppo_user, profile=profile.name,
-                              train_minutes=round(ppo_minutes, 2)),
+    entries.append((AgentInfo(name=f"{recipe.label} (trained: {ppo_user})", feedback="natural language",
+                              checkpoint_sha256=content_hash(ppo_dir / "checkpoint"), method="sb3",
+                              train_user=ppo_user, profile=profile.name, train_minutes=round(ppo_minutes, 2)),
                     lambda: ppo, args.users))
 
     # 4. The protocol, one results file per agent and user.

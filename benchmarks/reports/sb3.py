@@ -1,31 +1,32 @@
 """Stable-Baselines3 on ShoeRetrieval-v0: the adapter's training throughput, and SB3 routes trained and evaluated.
 
-    python -m benchmarks.reports.sb3 throughput                      # PPO steps/s: SB3VecEnv(256) vs DummyVecEnv(256)
-    python -m benchmarks.reports.sb3 train --routes ppo-basis --users grammar captioner --timesteps 6000000
-    python -m benchmarks.reports.sb3 train --routes ppo-default ppo-full ppo-basis sac-basis recurrent-ppo-basis \\
-        --timesteps 1000000                                          # the routes side by side, shorter runs
+    python -m benchmarks.reports.sb3 throughput        # PPO steps/s: SB3VecEnv(256) against DummyVecEnv(256)
+    python -m benchmarks.reports.sb3 train --users grammar --timesteps 1400000 --baseline   # the recipe, 30 min
+    python -m benchmarks.reports.sb3 train --users grammar --timesteps 400000 --routes ppo-default ppo-full \
+        ppo-basis ppo-basis-absolute sac-basis recurrent-ppo-basis recurrent-ppo-basis-absolute   # the routes
 
 `throughput` times PPO's `learn` (the same recipe, actions in the full 256-d space so both paths take
 the same actions) through `agents.sb3_vec_env.SB3VecEnv` at 256 dialogs and through SB3's own
 `DummyVecEnv` over 256 `ShoeRetrievalEnv`, with the grammar and the captioner users, alternating the
 two paths within each repeat (the machines are shared and noisy); medians of the repeats, and the
 ratio. `train` trains each route with each user through `agents.sb3.train_sb3` (runs in
-`runs/sb3-<route>-<user>-s<seed>/`, each with its curve and TensorBoard log), evaluates it on the
+`runs/sb3-<route>-<user>-<steps>k-s<seed>/`, each with its curve and TensorBoard log), evaluates it on the
 protocol with the same user and writes one results file per agent and user (`results/runs/sb3/`), the
 table `results/sb3.md`, and the curves `results/sb3_curves.png`.
 
 Routes (`agents.sb3.SB3Recipe` settings): `ppo-default` is SB3's default extractor in the full space
 (the floor); `ppo-full` reads the words (`FeedbackExtractor`) but acts in the full space;
-`ppo-basis` reads the words and acts in a 32-component PCA basis around the shown image (the
-documented recipe); `ppo-basis-absolute` the same basis around the split's mean; `sac-basis` and
-`recurrent-ppo-basis` the same observation and action with SAC and RecurrentPPO.
+`ppo-basis` reads the words and acts in a 32-component PCA basis around the shown image;
+`ppo-basis-absolute` the same basis around the split's mean; `sac-basis` and
+`recurrent-ppo-basis` the same observation and action with SAC and RecurrentPPO (an LSTM over the
+turns); `recurrent-ppo-basis-absolute` RecurrentPPO with the basis around the split's mean (the
+documented recipe, `agents.sb3.SB3Recipe()`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,29 +49,23 @@ from simulators import registry
 from simulators.cache import content_hash, write_json, write_text
 
 ROUTES: dict[str, SB3Recipe] = {
-    "ppo-default": SB3Recipe(extractor=False, basis_k=0, log_std_init=0.0),
-    "ppo-full": SB3Recipe(basis_k=0),
-    "ppo-basis": SB3Recipe(),
-    "ppo-basis-absolute": SB3Recipe(residual=False),
-    "sac-basis": SB3Recipe(algorithm="SAC", batch_size=1024, n_epochs=2, learning_rate=1e-3),
-    "recurrent-ppo-basis": SB3Recipe(algorithm="RecurrentPPO"),
+    "ppo-default": SB3Recipe(algorithm="PPO", extractor=False, basis_k=0, residual=True, log_std_init=0.0),
+    "ppo-full": SB3Recipe(algorithm="PPO", basis_k=0, residual=True),
+    "ppo-basis": SB3Recipe(algorithm="PPO", residual=True),
+    "ppo-basis-absolute": SB3Recipe(algorithm="PPO"),
+    "sac-basis": SB3Recipe(algorithm="SAC", residual=True, batch_size=1024, n_epochs=2, learning_rate=1e-3),
+    "recurrent-ppo-basis": SB3Recipe(algorithm="RecurrentPPO", residual=True),
+    "recurrent-ppo-basis-absolute": SB3Recipe(),
 }
-"""The routes an SB3 user would reasonably take; `ppo-basis` is the documented recipe."""
-ROUTE_NAMES = {
-    "ppo-default": "SB3 PPO, default policy",
-    "ppo-full": "SB3 PPO, feedback extractor, 256-d query",
-    "ppo-basis": "SB3 PPO, feedback extractor, PCA-32 residual query",
-    "ppo-basis-absolute": "SB3 PPO, feedback extractor, PCA-32 query",
-    "sac-basis": "SB3 SAC, feedback extractor, PCA-32 residual query",
-    "recurrent-ppo-basis": "SB3 RecurrentPPO, feedback extractor, PCA-32 residual query",
-}
+"""The routes an SB3 user would reasonably take; `recurrent-ppo-basis-absolute` is the documented recipe
+(`SB3Recipe()`)."""
 
 
 def bench_throughput(catalog: Any, vocabulary: Any, user_name: str, device: str, num_envs: int, repeats: int,
                      rollouts: int) -> dict[str, Any]:
     """PPO training steps per second through SB3VecEnv and through DummyVecEnv (median of `repeats`)."""
     user = registry.make_user(user_name, catalog, device=device, vocabulary=vocabulary)
-    recipe = replace(SB3Recipe(), basis_k=0, num_envs=num_envs)
+    recipe = SB3Recipe(algorithm="PPO", basis_k=0, num_envs=num_envs)
     scale = feature_scale_of(catalog.features[catalog.split_ids("train")])
     kw = dict(catalog=catalog, split="train", user=user, vocabulary=vocabulary, max_turns=recipe.max_turns,
               device=device)
@@ -120,11 +115,11 @@ def train_routes(run: Any, vocabulary: Any, routes: list[str], users: list[str],
         recipe = ROUTES[route]
         for user_name in users:
             user = registry.make_user(user_name, run.catalog, device=run.device, vocabulary=vocabulary)
-            run_dir = runs / f"sb3-{route}-{user_name}-s{seed}"
+            run_dir = runs / f"sb3-{route}-{user_name}-{timesteps // 1000}k-s{seed}"
             print(f"-- {route} with {user_name}: {timesteps:,} steps -> {run_dir}", flush=True)
             agent, minutes = train_sb3(run.catalog, user, vocabulary, run_dir, timesteps, recipe=recipe, seed=seed,
                                        device=run.device, progress=run.progress)
-            name = f"{ROUTE_NAMES[route]} (trained: {user_name})"
+            name = f"{recipe.label}, {timesteps / 1e6:g}M steps (trained: {user_name})"
             evaluation = evaluate(agent, run.catalog, user, ProtocolConfig(seed=seed), agent_name=name,
                                   user_name=user_name, device=run.device, vocabulary=vocabulary,
                                   progress=run.progress)
@@ -183,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rollouts", type=int, default=2, help="PPO rollouts per timing (throughput)")
-    parser.add_argument("--routes", nargs="+", choices=sorted(ROUTES), default=["ppo-basis"])
+    parser.add_argument("--routes", nargs="+", choices=sorted(ROUTES), default=["recurrent-ppo-basis-absolute"])
     parser.add_argument("--timesteps", type=int, default=6_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", action="store_true", help="also evaluate the nearest-neighbour baseline")
@@ -206,8 +201,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         new = nearest_neighbour_rows(run, vocabulary, args.users, args.seed) if args.baseline else []
         new += train_routes(run, vocabulary, args.routes, args.users, args.timesteps, args.seed, Path(args.runs), out)
-        keys = {(r["route"], r["user"]) for r in new}
-        rows = [r for r in rows if (r["route"], r["user"]) not in keys] + new
+        keys = {(r["route"], r["user"], r["timesteps"]) for r in new}
+        rows = [r for r in rows if (r["route"], r["user"], r["timesteps"]) not in keys] + new
         plot_curves(rows, out / "sb3_curves.png")
     report = {"machine": machine, "throughput": throughput, "routes": rows}
     write_json(report, report_json)
