@@ -15,7 +15,8 @@ and a killed run resumes where it stopped:
    for the paper profile, the same folders `scripts/train_agents.sh` uses; interrupted runs resume);
    the paper profile also trains them with PAPER_POPULATION (captioner + grammar + people's captions,
    one drawn per dialog) when the human caption files are there;
-   an SB3 PPO agent (trained with the captioner), and the training-free agents: the
+   an SB3 agent (the documented recipe, `agents.sb3.SB3Recipe`: RecurrentPPO through `SB3VecEnv`, trained
+   with the captioner), and the training-free agents: the
    nearest-neighbour and random baselines, WhittleSearch (relative-attribute feedback) and
    Rocchio (relevance feedback);
 4. the protocol (frozen test dialogs, 10 turns) for every agent with the captioner and the grammar
@@ -25,9 +26,9 @@ and a killed run resumes where it stopped:
    protocol are unchanged);
 5. the leaderboard: `results/leaderboard.md` and `results/rank_curves.png`.
 
-The quick profile trains briefly (SL one epoch, policy improvement and SCST a few dozen batches, PPO
-4,096 steps) and every one of its results says "quick"; the paper profile uses the budgets of the
-agents' own commands (PPO: 50,000 steps, about 50 steps a second on 2 CPU cores with the captioner).
+The quick profile trains briefly (SL one epoch, policy improvement and SCST a few dozen batches, the SB3
+agent 131,072 steps) and every one of its results says "quick"; the paper profile uses the budgets of the
+agents' own commands (the SB3 agent: 1,000,000 steps, under 30 minutes on 2 CPU cores with the captioner).
 Training and evaluation are deterministic on CPU for a given thread count: two runs print the same
 numbers.
 """
@@ -89,7 +90,7 @@ PROFILES = {
     "quick": Profile("quick", sl_epochs=1, pi_epochs=1, pi_max_batches=12, scst_epochs=1, scst_max_batches=24,
                      ppo_timesteps=131_072, eval_dialogs=0, runs="runs/quick"),
     "paper": Profile("paper", sl_epochs=16, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
-                     ppo_timesteps=1_100_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
+                     ppo_timesteps=1_000_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
 }
 METHODS = ("triplet_sl", "policy_improvement", "scst")
 LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results")
     parser.add_argument("--runs", default=None, help="folder of the training runs (default: the profile's)")
-    parser.add_argument("--ppo-timesteps", type=int, default=None, help="PPO's steps (default: the profile's)")
+    parser.add_argument("--ppo-timesteps", type=int, default=None,
+                        help="the SB3 agent's steps (default: the profile's)")
     parser.add_argument("--captions", default=None,
                         help="the human caption files' folder, for the paper profile's population and held-out "
                              "user (default: $SHOE_RETRIEVAL_HUMAN_CAPTIONS, else the shared data folder)")

@@ -8,11 +8,12 @@
 `throughput` times PPO's `learn` (the same recipe, actions in the full 256-d space so both paths take
 the same actions) through `agents.sb3_vec_env.SB3VecEnv` at 256 dialogs and through SB3's own
 `DummyVecEnv` over 256 `ShoeRetrievalEnv`, with the grammar and the captioner users, alternating the
-two paths within each repeat (the machines are shared and noisy); medians of the repeats, and the
-ratio. `train` trains each route with each user through `agents.sb3.train_sb3` (runs in
-`runs/sb3-<route>-<user>-<steps>k-s<seed>/`, each with its curve and TensorBoard log), evaluates it on the
-protocol with the same user and writes one results file per agent and user (`results/runs/sb3/`), the
-table `results/sb3.md`, and the curves `results/sb3_curves.png`.
+two paths within each repeat (the machines are shared and noisy), the captioner's caption cache
+cleared before each timing; medians of the repeats, and the ratio. `train` trains each route with
+each user through `agents.sb3.train_sb3` (runs in `runs/sb3-<route>-<user>-<steps>k-s<seed>/`, each
+with its curve and TensorBoard log), evaluates it on the protocol with the same user and writes one
+results file per agent and user (`results/runs/sb3/`), the table `results/sb3.md`, and the curves
+`results/sb3_curves.png`.
 
 Routes (`agents.sb3.SB3Recipe` settings): `ppo-default` is SB3's default extractor in the full space
 (the floor); `ppo-full` reads the words (`FeedbackExtractor`) but acts in the full space;
@@ -75,6 +76,8 @@ def bench_throughput(catalog: Any, vocabulary: Any, user_name: str, device: str,
     timings: dict[str, list[float]] = {"adapter": [], "dummy": []}
     for repeat in range(repeats + 1):  # the first round warms up
         for name, venv in (("adapter", fast), ("dummy", slow)):
+            if hasattr(user, "clear_cache"):  # the captioner's caption cache: each timing starts cold, or the
+                user.clear_cache()  # second path would replay the first one's dialogs (same seeds) from it
             venv.seed(repeat)
             model: PPO = recipe.make(venv, scale, seed=repeat, device=device)
             t0 = time.perf_counter()
