@@ -422,8 +422,10 @@ class _CurveCallback(BaseCallback):
         write_json({"points": self.points}, self.path)
 
     def _on_training_end(self) -> None:
-        if any(count for _, count in self.sums.values()):
-            self._point()
+        last = self.points[-1]["steps"] if self.points else 0
+        enough = not self.points or self.num_timesteps - last >= self.every // 2
+        if enough and any(count for _, count in self.sums.values()):
+            self._point()  # the run's last stretch, if it holds enough dialogs for a point (or is the only one)
 
 
 class _TqdmCallback(BaseCallback):

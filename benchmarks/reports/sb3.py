@@ -162,9 +162,12 @@ def plot_curves(rows: list[dict[str, Any]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for r in rows:
         points = [p for p in r["curve"] if "pct_t5" in p]
+        if len(points) > 1 and points[-1]["steps"] - points[-2]["steps"] < 50_000:
+            points = points[:-1]  # a run's last few steps: too few dialogs for a point
         if not points:
             continue
-        ax.plot([p["minutes"] for p in points], [p["pct_t5"] for p in points], label=f"{r['route']} ({r['user']})")
+        ax.plot([p["minutes"] for p in points], [p["pct_t5"] for p in points],
+                label=f"{r['route']} ({r['user']}, {r['timesteps'] / 1e6:g}M steps)")
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("training minutes")
     ax.set_ylabel("training dialogs: rank percentile at turn 5 (%)")
@@ -196,9 +199,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     previous = json.loads(report_json.read_text(encoding="utf-8")) if report_json.exists() else {}
     throughput, rows = previous.get("throughput", []), previous.get("routes", [])
     if args.what == "throughput":
-        throughput = [bench_throughput(run.catalog, vocabulary, u, run.device, args.num_envs, args.repeats,
-                                       args.rollouts) for u in args.users]
-        for t in throughput:
+        measured = [bench_throughput(run.catalog, vocabulary, u, run.device, args.num_envs, args.repeats,
+                                     args.rollouts) for u in args.users]
+        throughput = [t for t in throughput if t["user"] not in args.users] + measured
+        for t in measured:
             print(f"{t['user']}: SB3VecEnv {t['adapter_steps_per_s']:,.0f} steps/s, DummyVecEnv "
                   f"{t['dummy_steps_per_s']:,.0f} steps/s: {t['ratio']:.1f}x", flush=True)
     else:
