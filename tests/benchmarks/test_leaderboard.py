@@ -181,7 +181,8 @@ def test_quick_main_job_runs_end_to_end_and_repeats_itself(tmp_path):
 
     first = run("a")
     names = {r.agent.name for r in first}
-    assert {"nearest-neighbour", "SB3 PPO (trained: grammar)", "policy improvement (trained: grammar)",
+    assert {"nearest-neighbour", "SB3 RecurrentPPO, feedback extractor, PCA-32 query (trained: grammar)",
+            "policy improvement (trained: grammar)",
             "WhittleSearch (hand-crafted attributes)", "Rocchio"} <= names
     assert all(r.agent.profile == "quick" for r in first if r.agent.method)
     assert (tmp_path / "a" / "leaderboard.md").exists() and (tmp_path / "a" / "rank_curves.png").exists()
