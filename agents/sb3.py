@@ -1,7 +1,7 @@
 """Stable-Baselines3 on ShoeRetrieval-v0: train any SB3 algorithm, save it safely, evaluate it on the protocol.
 
-    agent, minutes = train_sb3(catalog, user, vocabulary, "runs/sb3-ppo-basis-grammar-s0", 6_000_000)
-    agent = load_sb3("runs/sb3-ppo-basis-grammar-s0/checkpoint")   # an Agent for benchmarks.protocol.evaluate
+    agent, minutes = train_sb3(catalog, user, vocabulary, "runs/sb3-grammar-s0", 1_400_000)
+    agent = load_sb3("runs/sb3-grammar-s0/checkpoint")   # an Agent for benchmarks.protocol.evaluate
 
 `train_sb3` trains an `SB3Recipe`: 256 dialogs through `agents.sb3_vec_env.SB3VecEnv` (one batched
 ranking and user call per step), the feedback read by `agents.sb3_features.FeedbackExtractor`, the
