@@ -5,8 +5,8 @@
 
 `train_sb3` trains an `SB3Recipe`: 256 dialogs through `agents.sb3_vec_env.SB3VecEnv` (one batched
 ranking and user call per step), the feedback read by `agents.sb3_features.FeedbackExtractor`, the
-action a point of a `QueryBasis` (the train split's leading principal components around the shown
-image). Any SB3 algorithm also trains on single envs as they are:
+action a point of a `QueryBasis` (the train split's leading principal components around its mean,
+or around the shown image). Any SB3 algorithm also trains on single envs as they are:
 
     env = split_free(ShoeRetrievalEnv(catalog="full", split="train", action_type="query"))
     model = PPO("MultiInputPolicy", env, seed=0).learn(20_000)
