@@ -65,7 +65,7 @@ def _has_abstract_methods(cls: type) -> bool:
 def dialog_starts(observation: dict[str, np.ndarray], episode_start: np.ndarray | None) -> np.ndarray:
     """(B,) rows of a batched observation where a new dialog begins: `episode_start`, or a first
     observation (`turn == 0`), so agents with dialog state also work when the caller passes none."""
-    b = len(observation["candidate"])
+    b = len(observation["turn"])
     starting = np.asarray(observation["turn"]).reshape(b) == 0
     if episode_start is not None:
         starting |= np.asarray(episode_start, dtype=bool).reshape(b)

@@ -53,7 +53,7 @@ except ImportError as err:
     raise missing_extra("sb3-contrib", "sb3", "agents.sb3 (RecurrentPPO)") from err
 from tqdm.auto import tqdm
 
-from agents.base import Agent, as_batch
+from agents.base import Agent, as_batch, dialog_starts
 from agents.dialog_manager import feature_scale_of
 from agents.sb3_features import ACTIVATIONS, EXTRACTORS, FeedbackExtractor
 from agents.sb3_vec_env import SPLIT_FREE_KEYS, QueryBasis, SB3VecEnv
@@ -106,12 +106,9 @@ class SB3Agent(Agent):
             obs = {k: obs[k] for k in self.keys}
         carried = self.recurrent and state is None
         if carried:  # keep the dialog's memory, as the protocol expects of an agent (it passes no state back)
-            b = len(full["turn"])
-            starts = np.asarray(full["turn"]).reshape(b) == 0
-            if episode_start is not None:
-                starts |= np.asarray(episode_start, dtype=bool).reshape(b)
-            state = self._state if self._state is not None and self._state[0].shape[1] == b else None
-            episode_start = starts
+            episode_start = dialog_starts(full, episode_start)
+            fits = self._state is not None and self._state[0].shape[1] == len(episode_start)
+            state = self._state if fits else None
         actions, state = self.model.predict(obs, state=state, episode_start=episode_start,
                                             deterministic=deterministic)
         if carried:

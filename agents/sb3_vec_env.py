@@ -158,7 +158,7 @@ class SB3VecEnv(VecEnv):
             raise ValueError(f"env must be a ShoeRetrievalVectorEnv, got {type(env).__name__}")
         if env.autoreset_mode is not AutoresetMode.SAME_STEP:
             raise ValueError("SB3 expects same-step autoreset: build the env with autoreset_mode='same_step'")
-        if isinstance(env.single_action_space, spaces.Discrete) or isinstance(env.single_action_space, spaces.Dict):
+        if isinstance(env.single_action_space, (spaces.Discrete, spaces.Dict)):
             raise ValueError("SB3VecEnv takes a query-action env (action_type='query')")
         full = env.single_observation_space
         self.keys = list(full.spaces) if keys is None else list(keys)
