@@ -1,4 +1,4 @@
-"""One results file per (agent, user) run of the protocol: a schema, validated on write and on read.
+"""One results file per (agent, training seed, user) run of the protocol: a schema, validated on write and on read.
 
     agent = AgentInfo(name="my agent", feedback="natural language")
     result = make_result(evaluation, catalog, agent, user, "captioner", device="cpu")
@@ -14,7 +14,9 @@ leaderboard.
 
 Schema 2 adds the top-of-ranking metrics (cumulative Hits@K per turn, the Hits@10 interval and AUC,
 the first top-10 turn); schema-1 files are still read, with those fields None, but not reused by
-`reusable_result`, so the main job evaluates them again. Any other schema version is refused.
+`reusable_result`, so the main job evaluates them again. Any other schema version is refused. The agent's
+training seed (`AgentInfo.seed`) is optional: a file without it counts as the seed its job ran with
+(`RunResult.seed`), so files from before seeds were recorded still group on the leaderboard.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class AgentInfo(_Strict):
     profile: Literal["quick", "paper"] | None = None
     """The main job's training profile; "quick" results are marked as such on the leaderboard."""
     train_minutes: float | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0)
+    """The training seed of a learned agent (None: nothing learned, or a file from before seeds were recorded;
+    `RunResult.seed` reads those)."""
 
 
 class UserInfo(_Strict):
@@ -172,6 +177,15 @@ class RunResult(_Strict):
                              f"a file with them is schema {SCHEMA_VERSION}")
         return self
 
+    @property
+    def seed(self) -> int:
+        """The training seed: the agent's, else (a file from before seeds were recorded, or an agent that learned
+        nothing) the seed its job ran with, which the main job gave the protocol too (0 if none is recorded)."""
+        if self.agent.seed is not None:
+            return self.agent.seed
+        seed = self.seeds.get("bootstrap_seed")
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+
 
 def _packages() -> dict[str, str]:
     out = {}
@@ -207,9 +221,11 @@ def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user
         created_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def result_path(folder: str | Path, name: str, user_name: str) -> Path:
-    """Where a results file lives: `<folder>/<name as a slug>--<user>.json` (one file per agent and user)."""
-    return Path(folder) / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}--{user_name}.json"
+def result_path(folder: str | Path, name: str, user_name: str, seed: int | None = None) -> Path:
+    """Where a results file lives: `<folder>/<name as a slug>-s<seed>--<user>.json`, one file per agent, training
+    seed and user (`<name as a slug>--<user>.json` for an agent without a training seed, as before seeds)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return Path(folder) / (f"{slug}--{user_name}.json" if seed is None else f"{slug}-s{seed}--{user_name}.json")
 
 
 def write_result(result: RunResult, path: str | Path) -> Path:
@@ -272,5 +288,6 @@ def reusable_result(path: str | Path, agent: AgentInfo, user_fingerprint: str,
         print(f"   (evaluating again: {path} is schema {result.schema_version}, without the Hits@10 metrics)")
         return None
     same = (result.agent.checkpoint_sha256 == agent.checkpoint_sha256 and result.agent.name == agent.name
-            and result.user.fingerprint == user_fingerprint and result.catalog.content_hash == catalog_hash)
+            and result.agent.seed == agent.seed and result.user.fingerprint == user_fingerprint
+            and result.catalog.content_hash == catalog_hash)
     return result if same else None

@@ -108,15 +108,17 @@ def test_leaderboard_from_two_results_files(two_results, tmp_path):
     assert (tmp_path / "rank_curves.png").stat().st_size > 10_000
     lines = [line for line in table.splitlines() if line.startswith("| ")]
     columns = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert columns[4:11] == ["H@10 t=1", "H@10 t=2", "H@10 t=3", "H@10 t=5", "H@10 t=10", "H@10 AUC",
-                             "H@10 95% CI t=5"]  # the top of the ranking leads; the rank percentile follows
-    assert columns[11:15] == ["pct t=1", "pct t=2", "pct t=5", "pct t=10"]
+    assert columns[4] == "seeds"
+    assert columns[5:13] == ["H@10 t=1", "H@10 t=2", "H@10 t=3", "H@10 t=5", "H@10 t=10", "H@10 AUC",
+                             "H@10 95% CI t=5", "H@10 t=5 std (min-max)"]  # the top of the ranking leads
+    assert columns[13:17] == ["pct t=1", "pct t=2", "pct t=5", "pct t=10"]  # the rank percentile follows
     by_name = {r.agent.name: r for r in results}
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
     for row in rows:
         m = by_name[row[0]].metrics
-        assert row[7] == f"{100 * m.hits['@10'][5]:.1f}" and row[9] == f"{100 * m.hits10_auc:.1f}"
-    assert [float(row[7]) for row in rows] == sorted((float(row[7]) for row in rows), reverse=True)
+        assert row[8] == f"{100 * m.hits['@10'][5]:.1f}" and row[10] == f"{100 * m.hits10_auc:.1f}"
+        assert row[4] == "0" and row[12] == ""  # one seed: no spread
+    assert [float(row[8]) for row in rows] == sorted((float(row[8]) for row in rows), reverse=True)
 
 
 def _as_schema_1(path, folder):
