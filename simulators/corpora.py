@@ -2,8 +2,10 @@
 
 The train split's corpus is what agents and the captioner learn from and what the vocabulary
 (`simulators.registry.load_vocabulary`) is built from; the test split's corpus is the
-captioner's evaluation data. (People's captions replayed on a catalog's pairs, the human-taught captioner's
-extra rows, are `simulators.replay.load_human_corpus`.)
+captioner's evaluation data. SynthShoes's corpora are written by the caption grammar; a catalog built
+from a dataset's files (`simulators.datasets`) has its people's captions instead, whatever the config's
+sizes say. (People's captions replayed on SynthShoes's pairs, the human-taught captioner's extra rows, are
+`simulators.replay.load_human_corpus`.)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from simulators.cache import ArtifactCache
 from simulators.catalog.catalog import Catalog
+from simulators.datasets import file_corpus, is_file_catalog
 from simulators.language.claims import GRAMMAR_VERSION
 from simulators.language.corpus import PAPER_N_RELATIVE, PAPER_N_SINGLE, PAPER_REFS_PER_SINGLE, Corpus, build_corpus
 
@@ -37,8 +40,10 @@ class CorpusConfig:
 def load_corpus(catalog: Catalog, config: CorpusConfig | None = None, cache: ArtifactCache | None = None) -> Corpus:
     """The corpus for `config` over `catalog`, built and cached on first use."""
     config = config or CorpusConfig()
+    if is_file_catalog(catalog):
+        return file_corpus(catalog, config.split)  # the dataset's own captions, built with the catalog
     if catalog.params is None:
-        raise ValueError(f"catalog {catalog.name!r} has no generative parameters; a real catalog ships its captions")
+        raise ValueError(f"catalog {catalog.name!r} has no generative parameters to caption and no caption files")
     cache = cache or ArtifactCache()
     split_ids = catalog.split_ids(config.split)
 

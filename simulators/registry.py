@@ -2,6 +2,7 @@
 
     from simulators import registry
     catalog = registry.load_catalog("tiny")                 # "full" (the protocol's SynthShoes) or "tiny"
+    catalog = registry.load_catalog("shoes")                # a catalog built from files (simulators.datasets)
     vocabulary = registry.load_vocabulary(catalog)          # the catalog's one vocabulary
     user = registry.make_user("grammar", catalog)           # any of registry.USER_NAMES
 
@@ -19,6 +20,11 @@ HUMAN_USER_NAMES, not in USER_NAMES. Names joined by "+" make a population (`Use
 shopper is one of them, drawn from the dialog's generator, equally likely or by weights written after a
 colon ("captioner+grammar", "captioner:3+grammar:1"; see `parse_user_mixture`).
 
+On a catalog built from a dataset's files there are no generative parameters: "captioner" is the captioner taught
+with that dataset's captions, "human-replay" answers with the people's caption of a pair when the dataset has one
+and with the captioner otherwise (`PairReplayUser`), "attributes-N" needs the catalog built with an attribute file,
+and "grammar", "captioner-human" and "human-replay-heldout" are refused.
+
 It sits at the top of `simulators`: everything below it (catalog, language, users, captioner) is
 built from explicit arguments and never looks a name up.
 """
@@ -35,12 +41,13 @@ import torch
 
 from simulators.cache import ArtifactCache, content_hash
 from simulators.captioner.user import SMALL_CATALOG, CaptionerUser, CaptionerUserConfig, load_captioner
-from simulators.catalog.catalog import Catalog, CatalogConfig, load_synthshoes
+from simulators.catalog.catalog import SPLITS, Catalog, CatalogConfig, load_synthshoes
 from simulators.catalog.estimators import ESTIMATOR_KINDS, load_attribute_estimates
 from simulators.corpora import CorpusConfig, load_corpus
+from simulators.datasets import FileCatalogConfig, build_file_catalog, is_file_catalog, load_named, registered_names
 from simulators.language.claims import GRAMMAR_VERSION, GRAMMAR_WORDS
 from simulators.language.vocab import Vocabulary
-from simulators.replay import HumanCorpusConfig, HumanReplayUser
+from simulators.replay import HumanCorpusConfig, HumanReplayUser, PairReplayUser
 from simulators.users import (
     ATTRIBUTE_COUNTS,
     ATTRIBUTE_FEEDBACK_WORDS,
@@ -85,7 +92,7 @@ VOCABULARY_VERSION = 2
 
 
 def catalog_config(name: str, seed: int = 0) -> CatalogConfig:
-    """The CatalogConfig behind a catalog name."""
+    """The CatalogConfig behind a SynthShoes catalog name."""
     if name == "full":
         return CatalogConfig(seed=seed)
     if name == "tiny":
@@ -93,17 +100,35 @@ def catalog_config(name: str, seed: int = 0) -> CatalogConfig:
     raise ValueError(f"unknown catalog {name!r}; expected one of {CATALOG_NAMES}, a CatalogConfig or a Catalog")
 
 
-def load_catalog(catalog: Catalog | CatalogConfig | str = "full", device: str | torch.device = "cpu",
-                 progress: bool = True, cache: ArtifactCache | None = None) -> Catalog:
-    """A Catalog from an instance (returned as is), a config, or a name in CATALOG_NAMES (built and cached on
-    first use)."""
+def load_catalog(catalog: Catalog | CatalogConfig | FileCatalogConfig | str = "full",
+                 device: str | torch.device = "cpu", progress: bool = True, cache: ArtifactCache | None = None,
+                 seed: int = 0) -> Catalog:
+    """A Catalog from an instance (returned as is), a SynthShoes config, a name in CATALOG_NAMES (SynthShoes with
+    `seed`, built and cached on first use), a `FileCatalogConfig`, the name of a catalog built from files into this
+    data home (`python -m simulators.build catalog --format ...`; `simulators.datasets.registered_names`), or the
+    path of such a catalog's JSON entry or config."""
     if isinstance(catalog, Catalog):
         return catalog
+    if isinstance(catalog, FileCatalogConfig):
+        return build_file_catalog(catalog, cache, str(device), progress)[0]
     if isinstance(catalog, str):
-        catalog = catalog_config(catalog)
+        if catalog not in CATALOG_NAMES:
+            return load_named(catalog, cache, str(device), progress)
+        catalog = catalog_config(catalog, seed)
     if not isinstance(catalog, CatalogConfig):
-        raise ValueError(f"catalog must be a Catalog, a CatalogConfig or one of {CATALOG_NAMES}, got {catalog!r}")
+        raise ValueError(f"catalog must be a Catalog, a CatalogConfig, a FileCatalogConfig or a name, got {catalog!r}")
     return load_synthshoes(catalog, cache=cache, device=str(device), progress=progress)
+
+
+def catalog_names(cache: ArtifactCache | None = None) -> list[str]:
+    """Every catalog name `load_catalog` takes here: CATALOG_NAMES, then the catalogs built from files."""
+    return [*CATALOG_NAMES, *registered_names(cache)]
+
+
+def default_users(catalog: Catalog) -> list[str]:
+    """The two users a catalog's dialog managers train and are evaluated with by default: the captioner and the
+    grammar (SynthShoes), or the captioner and people's captions replayed (a catalog built from files)."""
+    return ["captioner", "human-replay"] if is_file_catalog(catalog) else ["captioner", "grammar"]
 
 
 def user_words() -> frozenset[str]:
@@ -178,6 +203,20 @@ def make_user(name: str, catalog: Catalog | Any, seed: int = 0, device: str | to
         users = [make_user(member, catalog, seed, device, progress, vocabulary, cache, captions)
                  for member, _ in members]
         return UserMixture(users, [w for _, w in members], [m for m, _ in members], seed)
+    if isinstance(catalog, Catalog) and is_file_catalog(catalog):
+        if name in ("grammar", "captioner-human", "human-replay-heldout"):
+            raise ValueError(f"the {name} user needs SynthShoes (it speaks from, or matches captions against, "
+                             f"generative parameters); catalog {catalog.name!r} is built from files: use the "
+                             "captioner, "
+                             "human-replay (its people's captions, the captioner elsewhere), relevance, or "
+                             "attributes-N when it was built with an attribute file")
+        if name.startswith("attributes-") and not catalog.has_attributes:
+            raise ValueError(f"the {name} user speaks from attribute scores, and catalog {catalog.name!r} has none: "
+                             "build it with an attribute file (python -m simulators.build catalog --attributes FILE)")
+        if name == "human-replay":
+            fallback = make_user("captioner", catalog, seed, device, progress, vocabulary, cache)
+            return PairReplayUser([load_corpus(catalog, CorpusConfig(split=split), cache) for split in SPLITS],
+                                  fallback, len(catalog), seed)
     if name in ("human-replay", "human-replay-heldout"):
         if getattr(catalog, "params", None) is None:
             raise ValueError(f"the {name} user needs a catalog with generative parameters")
@@ -221,6 +260,9 @@ def user_fingerprint(user: User | Any) -> str:
         return f"attributes:{hashlib.sha256(np.ascontiguousarray(user.attributes).tobytes()).hexdigest()[:16]}"
     if isinstance(user, GrammarUser):
         return f"grammar:v{GRAMMAR_VERSION}"
+    if isinstance(user, PairReplayUser):
+        texts = hashlib.sha256("\n".join(user.texts).encode("utf-8")).hexdigest()[:16]
+        return f"{user.name}:pairs:{texts}+{user_fingerprint(user.fallback)}"
     if isinstance(user, HumanReplayUser):
         texts = hashlib.sha256("\n".join(user.texts).encode("utf-8")).hexdigest()[:16]
         return f"{user.name}:{texts}"
@@ -233,4 +275,5 @@ def user_fingerprint(user: User | Any) -> str:
 
 
 __all__ = ["CATALOG_NAMES", "HUMAN_CORPUS", "HUMAN_USER_NAMES", "USER_NAMES", "CaptionerUser", "catalog_config",
-           "load_catalog", "load_vocabulary", "make_user", "parse_user_mixture", "user_fingerprint", "user_words"]
+           "catalog_names", "default_users", "load_catalog", "load_vocabulary", "make_user", "parse_user_mixture",
+           "user_fingerprint", "user_words"]

@@ -269,3 +269,58 @@ class HumanReplayUser(User):
         self.answers += int((targets != candidates).sum())
         self.fallbacks += len(fallback)
         return out  # type: ignore[return-value]
+
+
+class PairReplayUser(User):
+    """On a catalog built from a dataset's files: the people's caption of a (target, shown) pair when the corpus has
+    one for that very pair (drawn with the row's generator among its captions), else the `fallback` user's answer.
+
+    `answers` counts the rows described (the same-item phrase aside), `fallbacks` those the fallback answered.
+    """
+
+    def __init__(self, corpora: Sequence[Corpus], fallback: User, n_items: int, seed: int = 0,
+                 name: str = "human-replay"):
+        self.pairs: dict[tuple[int, int], list[str]] = {}
+        for corpus in corpora:
+            for t, s, k, text in zip(corpus.target_ids, corpus.reference_ids, corpus.kind, corpus.captions,
+                                     strict=True):
+                if k == RELATIVE:
+                    self.pairs.setdefault((int(t), int(s)), []).append(text)
+        self.texts = sorted({text for texts in self.pairs.values() for text in texts})
+        self.fallback, self.n_items, self.name = fallback, n_items, name
+        self.answers = self.fallbacks = 0
+        self.reset(seed)
+
+    def reset(self, seed: int) -> None:
+        self.rng = make_rng(seed, "users", "pair-replay")
+        self.fallback.reset(seed)
+
+    @property
+    def fallback_rate(self) -> float:
+        """The share of rows described so far that the fallback answered (0 before any)."""
+        return self.fallbacks / self.answers if self.answers else 0.0
+
+    def describe(self, target_ids: np.ndarray, candidate_ids: np.ndarray,
+                 rngs: Sequence[np.random.Generator] | None = None) -> list[str]:
+        targets, candidates = check_pairs(target_ids, candidate_ids, rngs, self.n_items)
+        out: list[str | None] = []
+        fallback: list[int] = []
+        for b, (t, s) in enumerate(zip(targets.tolist(), candidates.tolist(), strict=True)):
+            texts = self.pairs.get((t, s))
+            if t == s:
+                out.append(SAME_ITEM_PHRASE)
+            elif texts:
+                rng = rngs[b] if rngs is not None else self.rng
+                out.append(texts[int(rng.integers(len(texts)))])
+            else:
+                out.append(None)
+                fallback.append(b)
+        if fallback:
+            rows = np.array(fallback)
+            said = self.fallback.describe(targets[rows], candidates[rows],
+                                          rngs=None if rngs is None else [rngs[b] for b in fallback])
+            for b, text in zip(fallback, said, strict=True):
+                out[b] = text
+        self.answers += int((targets != candidates).sum())
+        self.fallbacks += len(fallback)
+        return out  # type: ignore[return-value]

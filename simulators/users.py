@@ -104,6 +104,9 @@ class AttributeUser(User):
         attributes = np.asarray(attributes, dtype=np.float32)
         if attributes.ndim != 2 or attributes.shape[1] != len(ATTRIBUTES):
             raise ValueError(f"attributes must be (N, {len(ATTRIBUTES)}), got {attributes.shape}")
+        if np.isnan(attributes).any():
+            raise ValueError("attribute scores contain NaN: a real catalog built without an attribute file has no "
+                             "attribute values to speak from (python -m simulators.build catalog --attributes FILE)")
         if n_attributes not in ATTRIBUTE_COUNTS:
             raise ValueError(f"n_attributes must be one of {ATTRIBUTE_COUNTS}, got {n_attributes}")
         if not tolerance >= 0:

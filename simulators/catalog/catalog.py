@@ -4,7 +4,8 @@
 care where the arrays came from. `build_synthshoes` makes the embedded SynthShoes catalog
 (sample parameters, render, run the fixed ImageNet CNN, fit projections on the train split) and
 stores it in the artifact cache; `load_synthshoes` returns it from there, building it on first use.
-A real catalog (the Shoes photos) drops in by filling the same fields.
+A real catalog (the Shoes photos, Fashion IQ; `simulators.datasets`) fills the same fields from image and
+caption files, with its images' names and files instead of generative parameters.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class Catalog:
     spatial: np.ndarray
     """(N, S, C) float16 spatial CNN map (S locations) for the captioner's attention."""
     attributes: np.ndarray
-    """(N, 10) float32 WhittleSearch attribute scores in [0, 1] (see ATTRIBUTES)."""
+    """(N, 10) float32 WhittleSearch attribute scores in [0, 1] (see ATTRIBUTES); all NaN for a catalog that has
+    none (a real catalog built without an attribute file: see `has_attributes`)."""
     train_ids: np.ndarray
     test_ids: np.ndarray
     params: ShoeParams | None = None
@@ -98,6 +100,10 @@ class Catalog:
     """State of the PCA that maps pooled CNN features into the retrieval space."""
     path: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    item_names: tuple[str, ...] | None = None
+    """Each item's image name in its dataset's files (real catalogs; None for SynthShoes)."""
+    image_files: tuple[str, ...] | None = None
+    """Each item's image file, which `render` reads (real catalogs; None for SynthShoes)."""
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -108,6 +114,9 @@ class Catalog:
             raise ValueError("train and test ids must be distinct catalog indices")
         if self.params is not None and validate_params(self.params) != n:
             raise ValueError("parameter table length differs from the number of items")
+        for what, column in (("item_names", self.item_names), ("image_files", self.image_files)):
+            if column is not None and len(column) != n:
+                raise ValueError(f"{what} has {len(column)} entries for {n} items")
 
     def __len__(self) -> int:
         return len(self.features)
@@ -124,15 +133,26 @@ class Catalog:
             return self.test_ids
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
 
-    def render(self, ids: int | np.ndarray, size: int | None = None) -> np.ndarray:
-        """Render items as uint8 RGB: (H, W, 3) for one id, (B, H, W, 3) for many."""
-        if self.params is None:
-            raise ValueError(f"catalog {self.name!r} has no generative parameters to render from")
-        from simulators.catalog.render import render_batch
+    @property
+    def has_attributes(self) -> bool:
+        """Whether every item has attribute scores (what the attribute users speak from)."""
+        return bool(len(self.attributes)) and not np.isnan(self.attributes).any()
 
-        size = size or (self.config.image_size if self.config else 128)
+    def render(self, ids: int | np.ndarray, size: int | None = None) -> np.ndarray:
+        """Items' images as uint8 RGB: (H, W, 3) for one id, (B, H, W, 3) for many; rendered from the generative
+        parameters (SynthShoes) or read from the image files (a real catalog)."""
+        size = size or int(getattr(self.config, "image_size", 0) or self.meta.get("image_size", 128))
         batch = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        images = render_batch(self.params, batch, size=size)
+        if self.params is not None:
+            from simulators.catalog.render import render_batch
+
+            images = render_batch(self.params, batch, size=size)
+        elif self.image_files is not None:
+            from simulators.catalog.images import load_images
+
+            images = load_images([Path(self.image_files[i]) for i in batch], size)
+        else:
+            raise ValueError(f"catalog {self.name!r} has neither generative parameters nor image files to show")
         return images[0] if np.ndim(ids) == 0 else images
 
     def category_counts(self, split: str | None = None) -> dict[str, int]:

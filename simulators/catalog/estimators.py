@@ -99,15 +99,12 @@ class AttributeEstimator:
 
 
 def handcrafted_features(catalog: Catalog, config: EstimatorConfig, chunk: int = 512) -> np.ndarray:
-    """(N, bins**3 + grid**2 * orientation_bins) float32: colour and gradient histograms of every rendered item,
-    square-rooted (the Hellinger map, so a linear ranker compares histograms sensibly)."""
-    from simulators.catalog.render import render_batch
-
-    if catalog.params is None:
-        raise ValueError(f"catalog {catalog.name!r} has no generative parameters to render hand-crafted features from")
+    """(N, bins**3 + grid**2 * orientation_bins) float32: colour and gradient histograms of every item's image
+    (rendered, or read from a real catalog's files), square-rooted (the Hellinger map, so a linear ranker compares
+    histograms sensibly)."""
     parts = []
     for start in range(0, len(catalog), chunk):
-        images = render_batch(catalog.params, np.arange(start, min(start + chunk, len(catalog))), config.image_size)
+        images = catalog.render(np.arange(start, min(start + chunk, len(catalog))), config.image_size)
         parts.append(np.concatenate([colour_histogram(images, config.colour_bins),
                                      gradient_histogram(images, config.orientation_bins, config.grid)], axis=1))
     return np.sqrt(np.concatenate(parts))
@@ -223,6 +220,9 @@ def load_attribute_estimator(catalog: Catalog, kind: str | EstimatorConfig = "de
     """The estimator for `kind` ("handcrafted", "deep" or a full config) over `catalog`, built and cached on
     first use (the key holds the catalog's name and the config)."""
     config = kind if isinstance(kind, EstimatorConfig) else EstimatorConfig(features=kind)
+    if not catalog.has_attributes:
+        raise ValueError(f"catalog {catalog.name!r} has no attribute scores, which the estimators learn to predict: "
+                         "build it with an attribute file (python -m simulators.build catalog --attributes FILE)")
     cache = cache or ArtifactCache()
 
     def write(staging: Path) -> dict:
