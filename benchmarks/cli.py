@@ -6,7 +6,8 @@
     run = setup(args)                                # run.catalog, run.device, run.progress
 
 A command's module docstring is its `--help`; `--catalog` takes a name of `simulators.registry.CATALOG_NAMES`
-("full", the protocol's SynthShoes, or "tiny", 64 items for smoke runs), built into the data home on first use.
+("full", the protocol's SynthShoes, or "tiny", 64 items for smoke runs), built into the data home on first use,
+or the name (or JSON path) of a catalog built from a dataset's files (`simulators.datasets`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def command_parser(doc: str | None, *, device: bool = True, progress: bool = Tru
     """A parser with the module docstring `doc` as its help and the shared flags: `--catalog`, and on request
     `--device`, `--no-progress` and `--threads`."""
     parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full",
-                        help="the catalog: full (the protocol's) or tiny (64 items, a smoke run); default %(default)s")
+    parser.add_argument("--catalog", default="full",
+                        help="the catalog: full (the protocol's), tiny (64 items, a smoke run), or the name or "
+                             "JSON path of a catalog built from files (python -m simulators.build catalog "
+                             "--format ...); default %(default)s")
     if device:
         parser.add_argument("--device", default="cpu", help="cpu, cuda or auto; default %(default)s")
     if threads:

@@ -126,10 +126,13 @@ def train_manager(method: str, user: str, profile: Profile, catalog_name: str, s
 def main(argv: list[str] | None = None) -> list[RunResult]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser.add_argument("--catalog", default="full",
+                        help="full (the protocol's SynthShoes), tiny (64 items), or the name or JSON path of a catalog "
+                             "built from files (python -m simulators.build catalog --format ...); default %(default)s")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    parser.add_argument("--users", nargs="+", default=["captioner", "grammar"], choices=registry.USER_NAMES,
-                        help="users the dialog managers are trained with and every agent is evaluated with")
+    parser.add_argument("--users", nargs="+", default=None,
+                        help="users the dialog managers are trained with and every agent is evaluated with (default: "
+                             "captioner and grammar; on a catalog built from files, captioner and human-replay)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results")
     parser.add_argument("--runs", default=None, help="folder of the training runs (default: the profile's)")
@@ -149,17 +152,26 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     t0 = time.perf_counter()
 
     # 1. The world.
-    config = registry.catalog_config(args.catalog, seed=args.seed)
-    catalog = registry.load_catalog(config, device=device, progress=progress)
-    print(f"\n== SynthShoes catalog: {len(catalog)} items ({len(catalog.train_ids)} train / {len(catalog.test_ids)} "
-          f"test), {config.image_size}x{config.image_size} renders, {config.backbone} features "
-          f"D={catalog.feature_dim}; stored at {catalog.path}, built in "
-          f"{catalog.meta.get('build_seconds', float('nan')):.0f} s")
-    train_counts, test_counts = catalog.category_counts("train"), catalog.category_counts("test")
-    print("   " + ", ".join(f"{c} {train_counts[c]}/{test_counts[c]}" for c in CATEGORIES) + "  (train/test)")
-    grid_path = out / "synthshoes_grid.png"
-    grid_path.parent.mkdir(parents=True, exist_ok=True)
-    make_grid(catalog.params, pick_rows(catalog.params, 8), size=config.image_size).save(grid_path)
+    catalog = registry.load_catalog(args.catalog, device=device, progress=progress, seed=args.seed)
+    grid_path = None
+    if catalog.config is not None:
+        config = catalog.config
+        print(f"\n== SynthShoes catalog: {len(catalog)} items ({len(catalog.train_ids)} train / "
+              f"{len(catalog.test_ids)} test), {config.image_size}x{config.image_size} renders, {config.backbone} "
+              f"features D={catalog.feature_dim}; stored at {catalog.path}, built in "
+              f"{catalog.meta.get('build_seconds', float('nan')):.0f} s")
+        train_counts, test_counts = catalog.category_counts("train"), catalog.category_counts("test")
+        print("   " + ", ".join(f"{c} {train_counts[c]}/{test_counts[c]}" for c in CATEGORIES) + "  (train/test)")
+        grid_path = out / "synthshoes_grid.png"
+        grid_path.parent.mkdir(parents=True, exist_ok=True)
+        make_grid(catalog.params, pick_rows(catalog.params, 8), size=config.image_size).save(grid_path)
+    else:
+        meta = catalog.meta
+        print(f"\n== Catalog {args.catalog!r} ({catalog.name}, from {meta.get('format')} files): {len(catalog)} items "
+              f"({len(catalog.train_ids)} train / {len(catalog.test_ids)} test), {meta.get('image_size')} px, "
+              f"{meta.get('config', {}).get('backbone')} features D={catalog.feature_dim}; stored at {catalog.path}, "
+              f"built in {meta.get('build_seconds', float('nan')):.0f} s; captions {meta.get('captions')}")
+    args.users = args.users or registry.default_users(catalog)
     corpus = load_corpus(catalog, CorpusConfig(split="train", seed=args.seed))
     vocabulary = registry.load_vocabulary(catalog)
     print(f"\n== Caption corpus (train split): {len(corpus)} rows, vocabulary of {len(vocabulary)} tokens")
@@ -168,11 +180,14 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
 
     # 2. The users (the captioner is trained on first use).
     print("\n== Users")
-    user_names = list(dict.fromkeys([*args.users, "attributes-10-handcrafted", "relevance"]))
+    # WhittleSearch speaks with SynthShoes's hand-crafted estimates, or a real catalog's own attribute file.
+    whittle_user = ("attributes-10-handcrafted" if catalog.params is not None
+                    else "attributes-10" if catalog.has_attributes else None)
+    user_names = list(dict.fromkeys([*args.users, *([whittle_user] if whittle_user else []), "relevance"]))
     users = {name: registry.make_user(name, catalog, seed=args.seed, device=device, progress=progress,
                                       vocabulary=vocabulary) for name in user_names}
     populations, language_users = [], list(args.users)
-    if profile.populations:
+    if profile.populations and catalog.params is not None:  # the population's people replay on SynthShoes
         try:
             users[HELDOUT_USER] = registry.make_user(HELDOUT_USER, catalog, seed=args.seed, captions=args.captions)
             populations, language_users = list(profile.populations), list(dict.fromkeys([*args.users, HELDOUT_USER]))
@@ -187,11 +202,16 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
         (AgentInfo(name="nearest-neighbour", feedback="none"), NearestNeighbourAgent, args.users),
         (AgentInfo(name="random", feedback="none"), lambda: RandomAgent(len(split_ids), seed=args.seed), args.users),
     ]
-    handcrafted = load_attribute_estimates(catalog, "handcrafted")[split_ids]
-    entries.append((AgentInfo(name="WhittleSearch (hand-crafted attributes)", feedback="relative attributes",
-                              train_user="attributes-10-handcrafted"),
-                    lambda: WhittleSearchAgent(handcrafted, vocabulary, features=catalog.features[split_ids]),
-                    [*args.users, "attributes-10-handcrafted"]))
+    if whittle_user is None:
+        print("   (no WhittleSearch row: the catalog has no attribute scores; build it with --attributes FILE)")
+    else:
+        values = (load_attribute_estimates(catalog, "handcrafted") if catalog.params is not None
+                  else catalog.attributes)[split_ids]
+        label = "hand-crafted attributes" if catalog.params is not None else "the catalog's attributes"
+        entries.append((AgentInfo(name=f"WhittleSearch ({label})", feedback="relative attributes",
+                                  train_user=whittle_user),
+                        lambda: WhittleSearchAgent(values, vocabulary, features=catalog.features[split_ids]),
+                        [*args.users, whittle_user]))
     entries.append((AgentInfo(name="Rocchio", feedback="relevance", train_user="relevance"),
                     lambda: RocchioAgent(vocabulary), [*args.users, "relevance"]))
     for user in [*args.users, *populations]:
@@ -244,7 +264,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     table, figure = write_leaderboard(results, out)
     print(f"\n== Leaderboard ({profile.name} profile; also in {table})\n")
     print(format_leaderboard(results))
-    print(f"\nwrote {table}, {figure}, {grid_path} and {len(results)} results files in {results_dir} "
+    print(f"\nwrote {table}, {figure}, {f'{grid_path} ' if grid_path else ''}and {len(results)} results files in {results_dir} "
           f"(total {time.perf_counter() - t0:.0f} s)")
     return results
 

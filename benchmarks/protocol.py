@@ -4,17 +4,19 @@ Every item of the split is the target exactly once, dialogs last `max_turns` tur
 protocol), agents act greedily. The dialogs themselves (each target's first image and the seed of
 its user's generator) are frozen: a versioned file per catalog shipped in `benchmarks/frozen/`,
 checked against its sha256 on every read, so every agent on every machine faces the same dialogs.
-Every result carries PROTOCOL_VERSION; changing a frozen file means bumping it. For a catalog or
-split without a frozen file the dialogs are drawn from `ProtocolConfig.seed` and the result's
-protocol reads "<version>-generated". Metrics at each turn t = 0..T: mean target rank percentile
-(the paper's Fig. 4) with its 95% bootstrap interval, Recall@1/10/50 (target in the top K at turn
-t), cumulative Hits@1/10/50 (in the top K at some turn up to t; Hits@10 with its interval) and
-success (target shown by turn t). The paper's percentile saturates near 97-99%, so the top of the
-ranking leads: `hits10_auc`, the mean over turns 1..T of cumulative Hits@10, is the one summary
-number, beside the mean turn of the first top-10 hit and the share of dialogs that never get
-there. Once the target has been shown the dialog is over and counts as rank 0 for the remaining
-turns. The env's action type is the agent's: read from its `action_space` (Stable-Baselines3
-models) or its `action_type` (`agents.base.Agent`).
+Every result carries PROTOCOL_VERSION; changing a frozen file means bumping it. A catalog built from
+a dataset's files (which the package cannot ship dialogs for) gets its dialogs drawn once, on its
+first evaluation, and stored beside it in the data home with their checksum (`catalog_dialogs`;
+results say "dialogs": "catalog"). For any other catalog or split without a frozen file the dialogs
+are drawn from `ProtocolConfig.seed` and the result's protocol reads "<version>-generated". Metrics
+at each turn t = 0..T: mean target rank percentile (the paper's Fig. 4) with its 95% bootstrap
+interval, Recall@1/10/50 (target in the top K at turn t), cumulative Hits@1/10/50 (in the top K at
+some turn up to t; Hits@10 with its interval) and success (target shown by turn t). The paper's
+percentile saturates near 97-99%, so the top of the ranking leads: `hits10_auc`, the mean over turns
+1..T of cumulative Hits@10, is the one summary number, beside the mean turn of the first top-10 hit
+and the share of dialogs that never get there. Once the target has been shown the dialog is over and
+counts as rank 0 for the remaining turns. The env's action type is the agent's: read from its
+`action_space` (Stable-Baselines3 models) or its `action_type` (`agents.base.Agent`).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from envs.evaluation import protocol_first_candidates, run_dialogs
 from envs.ranking import cumulative_hits, first_hit_turn, rank_percentile
 from envs.shoe_retrieval import ACTION_TYPES, ShoeRetrievalVectorEnv
 from simulators import registry
-from simulators.cache import write_json
+from simulators.cache import ArtifactCache, content_hash, write_json
 from simulators.catalog.catalog import Catalog
+from simulators.datasets import is_file_catalog
 from simulators.seeding import make_rng
 
 RECALL_AT = (1, 10, 50)
@@ -68,6 +71,13 @@ class FrozenDialogs:
     user_seeds: np.ndarray
     version: str
     sha256: str
+    source: str = "shipped"
+    """"shipped" (a file of `benchmarks/frozen/`) or "catalog" (generated for a catalog built from files on its
+    first evaluation and stored beside it in the data home)."""
+
+
+DIALOGS_KIND = "protocol-dialogs"
+"""Artifact kind of the dialogs generated for a catalog built from files."""
 
 
 def frozen_dialogs_path(catalog_name: str, split: str = "test", version: str = PROTOCOL_VERSION) -> Path:
@@ -75,10 +85,12 @@ def frozen_dialogs_path(catalog_name: str, split: str = "test", version: str = P
 
 
 def load_frozen_dialogs(catalog: Catalog, split: str = "test") -> FrozenDialogs | None:
-    """The frozen dialogs of `catalog`'s split (None when the catalog has none), verified against FROZEN_SHA256."""
+    """The frozen dialogs of `catalog`'s split: the shipped file verified against FROZEN_SHA256; for a catalog built
+    from files (which the package cannot ship dialogs for), the ones generated on its first evaluation and stored
+    beside it with their checksum (`catalog_dialogs`); else None (the dialogs are drawn from the protocol seed)."""
     path = frozen_dialogs_path(catalog.name, split)
     if not path.is_file():
-        return None
+        return catalog_dialogs(catalog, split) if is_file_catalog(catalog) else None
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     expected = FROZEN_SHA256.get(path.name)
@@ -88,6 +100,18 @@ def load_frozen_dialogs(catalog: Catalog, split: str = "test") -> FrozenDialogs 
         raise FrozenDialogsError(f"{path} has been changed: sha256 {sha[:16]}..., protocol {PROTOCOL_VERSION} expects "
                                  f"{expected[:16]}...; restore the shipped file, or bump PROTOCOL_VERSION and freeze "
                                  "new dialogs (python -m benchmarks.protocol --freeze)")
+    return _parse_dialogs(raw, path, catalog, split, "shipped")
+
+
+def _dialogs_document(catalog: Catalog, split: str, seed: int) -> dict[str, Any]:
+    """First images `protocol_first_candidates(n, seed)`, user seeds seed + i."""
+    n = len(catalog.split_ids(split))
+    return {"protocol_version": PROTOCOL_VERSION, "catalog": catalog.name, "split": split, "n_items": n,
+            "first_candidates": protocol_first_candidates(n, seed).tolist(),
+            "user_seeds": (seed + np.arange(n)).tolist()}
+
+
+def _parse_dialogs(raw: bytes, path: Path, catalog: Catalog, split: str, source: str) -> FrozenDialogs:
     data = json.loads(raw)
     n = len(catalog.split_ids(split))
     first, seeds = np.asarray(data["first_candidates"], np.int64), np.asarray(data["user_seeds"], np.int64)
@@ -96,19 +120,31 @@ def load_frozen_dialogs(catalog: Catalog, split: str = "test") -> FrozenDialogs 
             or (first == np.arange(n)).any() or first.min() < 0 or first.max() >= n):
         raise FrozenDialogsError(f"{path} does not describe protocol {PROTOCOL_VERSION} dialogs for the {n} {split} "
                                  f"items of {catalog.name}")
-    return FrozenDialogs(catalog.name, split, first, seeds, PROTOCOL_VERSION, sha)
+    return FrozenDialogs(catalog.name, split, first, seeds, PROTOCOL_VERSION, hashlib.sha256(raw).hexdigest(), source)
+
+
+def catalog_dialogs(catalog: Catalog, split: str = "test") -> FrozenDialogs:
+    """The protocol dialogs of a catalog built from files: drawn once from the protocol's seed 0 as the shipped ones
+    were, stored in the catalog's data home as an artifact (its manifest's sha256 checked on every read) and read
+    back from there ever after, so later evaluations face the same dialogs even if the drawing rule changes."""
+    if catalog.path is None:
+        raise ValueError(f"catalog {catalog.name!r} is not stored in a data home, so its dialogs cannot be kept")
+    cache = ArtifactCache(catalog.path.parents[1])
+    name = frozen_dialogs_path(catalog.name, split).name
+    key = {"catalog": catalog.name, "catalog_sha256": content_hash(catalog.path), "split": split,
+           "protocol": PROTOCOL_VERSION}
+
+    def write(staging: Path) -> None:
+        write_json(_dialogs_document(catalog, split, 0), staging / name)
+
+    art = cache.load_or_build(DIALOGS_KIND, key, write, on_corrupt="raise")
+    return _parse_dialogs(art.file(name).read_bytes(), art.file(name), catalog, split, "catalog")
 
 
 def freeze_dialogs(catalog: Catalog, split: str = "test", seed: int = 0) -> tuple[Path, str]:
-    """Write the frozen dialog file of a catalog split (a maintainer's step; paste its sha256 into FROZEN_SHA256).
-
-    First images are `protocol_first_candidates(n, seed)`; user seeds are seed + i."""
-    n = len(catalog.split_ids(split))
-    data = {"protocol_version": PROTOCOL_VERSION, "catalog": catalog.name, "split": split, "n_items": n,
-            "first_candidates": protocol_first_candidates(n, seed).tolist(),
-            "user_seeds": (seed + np.arange(n)).tolist()}
+    """Write the frozen dialog file of a catalog split (a maintainer's step; paste its sha256 into FROZEN_SHA256)."""
     path = frozen_dialogs_path(catalog.name, split)
-    write_json(data, path)
+    write_json(_dialogs_document(catalog, split, seed), path)
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -327,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     """Maintainer's command: `python -m benchmarks.protocol --freeze --catalog full` writes a frozen dialog file."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--freeze", action="store_true", help="write the frozen dialogs of the catalog's split")
-    parser.add_argument("--catalog", choices=registry.CATALOG_NAMES, default="full")
+    parser.add_argument("--catalog", default="full")
     parser.add_argument("--split", default="test")
     args = parser.parse_args(argv)
     if not args.freeze:

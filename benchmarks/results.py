@@ -201,8 +201,9 @@ def make_result(evaluation: EvalResult, catalog: Catalog, agent: AgentInfo, user
                 device: str) -> RunResult:
     """A validated RunResult from a protocol evaluation and what was evaluated."""
     frozen = load_frozen_dialogs(catalog, evaluation.config.get("split", "test"))
-    seeds = ({"dialogs": "frozen", "file_sha256": frozen.sha256} if frozen is not None and
-             evaluation.protocol == frozen.version else {"dialogs": "generated", "seed": evaluation.config.get("seed")})
+    seeds = ({"dialogs": "frozen" if frozen.source == "shipped" else frozen.source, "file_sha256": frozen.sha256}
+             if frozen is not None and evaluation.protocol == frozen.version
+             else {"dialogs": "generated", "seed": evaluation.config.get("seed")})
     seeds["bootstrap_seed"] = evaluation.config.get("seed")
     return RunResult(
         protocol_version=evaluation.protocol,

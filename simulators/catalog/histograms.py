@@ -63,11 +63,9 @@ def gradient_histogram(images: np.ndarray, orientation_bins: int = 9, grid: int 
 
 
 def colour_table(catalog: Catalog, bins: int = 8, chunk: int = 256, progress: bool = False) -> np.ndarray:
-    """(N, bins**3) float16: every item rendered at the catalog's image size (what the CNN saw), its
-    foreground colour histogram square-rooted (the Hellinger map: small shares of a second colour,
-    a sole or a trim, stay visible beside the upper's)."""
-    if catalog.params is None:
-        raise ValueError(f"catalog {catalog.name!r} has no generative parameters to render colour histograms from")
+    """(N, bins**3) float16: every item's image at the catalog's image size (what the CNN saw: rendered, or read
+    from a real catalog's files), its foreground colour histogram square-rooted (the Hellinger map: small shares
+    of a second colour, a sole or a trim, stay visible beside the upper's)."""
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
     parts = []
