@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     table, figure = write_leaderboard(results, out)
     print(f"\n== Leaderboard ({profile.name} profile; also in {table})\n")
     print(format_leaderboard(results))
-    print(f"\nwrote {table}, {figure}, {f'{grid_path} ' if grid_path else ''}and {len(results)} results files in {results_dir} "
+    grid_note = f"{grid_path} " if grid_path else ""
+    print(f"\nwrote {table}, {figure}, {grid_note}and {len(results)} results files in {results_dir} "
           f"(total {time.perf_counter() - t0:.0f} s)")
     return results
 

@@ -1,6 +1,6 @@
 """The real-catalog path measured on SynthShoes exported as the Shoes and Fashion IQ files.
 
-    python -m benchmarks.reports.datasets --catalog full --train   # export, build both formats, compare, train, evaluate
+    python -m benchmarks.reports.datasets --catalog full --train   # export, build both formats, compare, train
     python -m benchmarks.reports.datasets --catalog tiny --train   # the same in seconds
 
 1. exports the catalog (`benchmarks.export`: lossless PNG renders in each dataset's folder layout, the
