@@ -7,6 +7,8 @@ behind extras of pyproject.toml:
 - `sb3`: `agents.sb3`, any Stable-Baselines3 algorithm on the env;
 - `play`: the web page on which a person plays the shopper, and its load test (fastapi, uvicorn, httpx);
 - `faiss`, `resnet`: the faiss index backends and the ResNet-101 backbone;
+- `ray`: the main job's grid as Ray tasks (`python -m benchmarks.main --ray`); RLlib (`agents.rllib`) needs
+  `ray[rllib]`, which pins its own gymnasium, in a venv of its own (`scripts/test_rllib.sh`);
 - `dev`: all of these and the test tools (what `scripts/setup.sh` installs).
 """
 
