@@ -73,8 +73,8 @@ def test_the_corpora_come_back_from_the_caption_files(native, exported, built):
     shoes, fiq = built["shoes"], built["fashion-iq"]
     relative = int((corpora["train"].kind == 0).sum())
     distinct = {(split, t, r, c) for split, corpus in corpora.items()
-                for t, r, k, c in zip(corpus.target_ids, corpus.reference_ids, corpus.kind, corpus.captions, strict=True)
-                if k == 0}
+                for t, r, k, c in zip(corpus.target_ids, corpus.reference_ids, corpus.kind, corpus.captions,
+                                      strict=True) if k == 0}
     assert shoes.meta["captions"]["relative"] == len(distinct)  # the Shoes reader drops repeated records
     assert shoes.meta["captions"]["crossing"] == 0
     assert fiq.meta["corpus_rows"]["train"] == 2 * relative  # two captions per Fashion IQ pair
@@ -116,7 +116,8 @@ def test_the_captioner_env_sl_and_protocol_run_on_the_export(built, tmp_path):
     assert dialogs.source == "catalog" and len(dialogs.first_candidates) == len(catalog.test_ids)
     again = evaluate(agent, catalog, captioner, config, vocabulary=vocabulary, progress=False)
     assert again.mean_rank_percentile == result.mean_rank_percentile  # the stored dialogs, read back
-    record = make_result(result, catalog, AgentInfo(name="SL", feedback="natural language"), captioner, "captioner", "cpu")
+    info = AgentInfo(name="SL", feedback="natural language")
+    record = make_result(result, catalog, info, captioner, "captioner", "cpu")
     assert record.seeds["dialogs"] == "catalog" and record.seeds["file_sha256"] == dialogs.sha256
     nn = evaluate(NearestNeighbourAgent(), catalog, captioner, config, vocabulary=vocabulary, progress=False)
     assert nn.mean_rank_percentile[0] == result.mean_rank_percentile[0]  # same first images for every agent
