@@ -99,6 +99,8 @@ class World:
     """The catalog artifact's content hash, for reusing results files."""
     data_home: str = ""
     """The data home (absolute; "" = this process's `simulators.cache.data_home()`)."""
+    workdir: str = ""
+    """The folder relative run and results paths start from (a Ray task changes into it; "" = this process's)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class TrainCell:
 
     @property
     def label(self) -> str:
-        return f"{LABELS.get(self.method, self.method)} with {self.user}, seed {self.seed}"
+        return f"{LABELS.get(self.method, 'the SB3 recipe')} with {self.user}, seed {self.seed}"
 
 
 @dataclass(frozen=True)
@@ -282,9 +284,9 @@ def make_agent(cell: EvalCell, context: Context, trained: Trained | None) -> Any
         return NearestNeighbourAgent()
     if cell.agent == "random":
         return RandomAgent(len(split_ids), seed=context.world.seed)
-    if cell.agent == "whittlesearch":
-        handcrafted = load_attribute_estimates(catalog, "handcrafted")[split_ids]
-        return WhittleSearchAgent(handcrafted, vocabulary, features=catalog.features[split_ids])
+    if cell.agent == "whittlesearch":  # SynthShoes's hand-crafted estimates, or a real catalog's attribute file
+        values = load_attribute_estimates(catalog, "handcrafted") if catalog.params is not None else catalog.attributes
+        return WhittleSearchAgent(values[split_ids], vocabulary, features=catalog.features[split_ids])
     if cell.agent == "rocchio":
         return RocchioAgent(vocabulary)
     raise ValueError(f"unknown agent kind {cell.agent!r}; expected manager, sb3 or one of {BASELINES}")
@@ -351,11 +353,9 @@ class Grid:
             import ray
         except ImportError as err:
             raise missing_extra("ray", "ray", "the grid on Ray (--ray)") from err
-        world = self.world
-        if not world.data_home:
-            world = World(**{**world.__dict__, "data_home": str(data_home().resolve())})
-        threads = world.threads or 1
-        world = World(**{**world.__dict__, "threads": threads})
+        threads = self.world.threads or 1
+        world = replace(self.world, threads=threads, data_home=self.world.data_home or str(data_home().resolve()),
+                        workdir=self.world.workdir or os.getcwd())
         gpus = num_gpus if num_gpus is not None else (1.0 if world.device.startswith("cuda") else 0.0)
         started = not ray.is_initialized()
         if started:
@@ -416,8 +416,9 @@ def _eval_entry(cell: EvalCell, seconds: float) -> dict[str, Any]:
 
 
 def _in_task(world: World) -> None:
-    """A Ray task's preamble: the driver's data home and the cell's thread count."""
+    """A Ray task's preamble: the driver's data home and working folder, and the cell's thread count."""
     os.environ[DATA_HOME_ENV] = world.data_home
+    os.chdir(world.workdir)
     torch.set_num_threads(world.threads)
 
 

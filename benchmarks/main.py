@@ -3,6 +3,9 @@
     python -m benchmarks.main                      # quick profile on the full catalog (the README's run command)
     python -m benchmarks.main --profile paper      # the agents' full training budgets
     python -m benchmarks.main --catalog tiny       # a 64-item catalog, for a quick look
+    python -m benchmarks.main --seeds 0 1 2        # every learned method with three training seeds
+    python -m benchmarks.main --ray                # every training run and evaluation as a task on local Ray
+    python -m benchmarks.main --ray auto           # ... on the cluster `ray start --head` started
 
 Steps, each loaded from its cache when it is already there, so a second run only reads and prints,
 and a killed run resumes where it stopped:
@@ -22,9 +25,18 @@ and a killed run resumes where it stopped:
 4. the protocol (frozen test dialogs, 10 turns) for every agent with the captioner and the grammar
    user (the paper profile adds `human-replay-heldout`, people's captions no agent trained with, when the
    files are there), plus WhittleSearch and Rocchio with the user of their own channel; one results file per
-   agent and user in `results/runs/<profile>/` (reused while the checkpoint, the user and the
+   agent, training seed and user in `results/runs/<profile>/` (reused while the checkpoint, the user and the
    protocol are unchanged);
-5. the leaderboard: `results/leaderboard.md` and `results/rank_curves.png`.
+5. the leaderboard (one row per agent and user: the mean over the seeds, with their spread):
+   `results/leaderboard.md` and `results/rank_curves.png`.
+
+Steps 3 and 4 are the grid (`benchmarks.cells`): with `--seeds`, every learned method is trained once per
+seed; `--methods` and `--baselines` pick its agents. It runs in this process, or with `--ray [ADDRESS]` as
+one Ray task per training run and per evaluation (policy improvement and SCST wait for their SL run; a task
+whose worker dies is retried and its training resumes from the last epoch checkpoint). Steps 1 and 2 build
+every artifact first, in this process, so the tasks only load them from the data home (on a cluster: a
+shared file system, like the runs and results folders). Each cell's wall time goes to
+`results/grid-<profile>.json`.
 
 The quick profile trains briefly (SL one epoch, policy improvement and SCST a few dozen batches, the SB3
 agent 131,072 steps) and every one of its results says "quick"; the paper profile uses the budgets of the
@@ -36,50 +48,24 @@ numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from agents import policy_improvement, scst, triplet_sl
-from agents.baselines import NearestNeighbourAgent, RandomAgent
-from agents.dialog_manager import DialogManagerAgent
-from agents.rocchio import RocchioAgent
-from agents.sb3 import SB3Recipe, train_sb3
-from agents.whittlesearch import WhittleSearchAgent
+import torch
+
+from agents.sb3 import SB3Recipe
+from benchmarks.cells import BASELINES, LABELS, METHODS, Context, EvalCell, Grid, Profile, World, training_cells
 from benchmarks.grid import make_grid, pick_rows
 from benchmarks.leaderboard import format_leaderboard, write_leaderboard
 from benchmarks.lexicon import format_corpus_comparison, format_lexicon
-from benchmarks.protocol import PROTOCOL_VERSION, ProtocolConfig, evaluate
-from benchmarks.results import AgentInfo, RunResult, make_result, result_path, reusable_result, write_result
+from benchmarks.protocol import PROTOCOL_VERSION
+from benchmarks.results import AgentInfo, RunResult, result_path
 from envs.ranking import resolve_device
 from simulators import registry
 from simulators.cache import content_hash
-from simulators.catalog.estimators import load_attribute_estimates
 from simulators.catalog.params import CATEGORIES
 from simulators.corpora import CorpusConfig, load_corpus
 from simulators.language.stats import corpus_statistics, lexicon_statistics
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Training budgets of the main job."""
-
-    name: str
-    sl_epochs: int
-    pi_epochs: int
-    pi_max_batches: int
-    scst_epochs: int
-    scst_max_batches: int
-    ppo_timesteps: int
-    eval_dialogs: int
-    """Test-subset dialogs evaluated after every training epoch (0: none)."""
-    runs: str
-    """Folder of the training runs."""
-    populations: tuple[str, ...] = ()
-    """Populations of users (registry names joined by "+") the dialog managers are also trained with."""
-
 
 PAPER_POPULATION = "captioner+grammar+human-replay"
 """The population the paper profile also trains with: of those tried it measured best with people's held-out
@@ -92,37 +78,6 @@ PROFILES = {
     "paper": Profile("paper", sl_epochs=16, pi_epochs=3, pi_max_batches=0, scst_epochs=5, scst_max_batches=0,
                      ppo_timesteps=1_000_000, eval_dialogs=512, runs="runs", populations=(PAPER_POPULATION,)),
 }
-METHODS = ("triplet_sl", "policy_improvement", "scst")
-LABELS = {"triplet_sl": "SL (triplet)", "policy_improvement": "policy improvement", "scst": "RL-SCST"}
-
-
-def train_manager(method: str, user: str, profile: Profile, catalog_name: str, seed: int, device: str,
-                  progress: bool, captions: str | None = None) -> tuple[Path, float]:
-    """Train (or resume, or find finished) one dialog-manager run; (checkpoint folder, training minutes)."""
-    run_dir = Path(profile.runs) / f"{method}-{user}-s{seed}"
-    checkpoint = run_dir / "checkpoint"
-    epochs = {"triplet_sl": profile.sl_epochs, "policy_improvement": profile.pi_epochs,
-              "scst": profile.scst_epochs}[method]
-    state_path = checkpoint / "state.json"
-    if state_path.exists():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state["epoch"] + 1 >= epochs:
-            return checkpoint, state["train_seconds"] / 60
-    common = {"catalog": catalog_name, "user": user, "seed": seed, "device": device, "epochs": epochs,
-              "eval_dialogs": profile.eval_dialogs, "run_dir": str(run_dir), "resume": True, "progress": progress,
-              "captions": captions or ""}
-    if method == "triplet_sl":
-        args: Any = triplet_sl.TripletSLArgs(**common)
-    elif method == "policy_improvement":
-        args = policy_improvement.PolicyImprovementArgs(**common, max_batches=profile.pi_max_batches)
-    else:
-        args = scst.SCSTArgs(**common, max_batches=profile.scst_max_batches)
-    print(f"\n-- training {LABELS[method]} with the {user} user ({profile.name} profile) in {run_dir}")
-    args.train()
-    state = json.loads(state_path.read_text(encoding="utf-8"))
-    return checkpoint, state["train_seconds"] / 60
-
-
 def main(argv: list[str] | None = None) -> list[RunResult]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
@@ -133,7 +88,23 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     parser.add_argument("--users", nargs="+", default=None,
                         help="users the dialog managers are trained with and every agent is evaluated with (default: "
                              "captioner and grammar; on a catalog built from files, captioner and human-replay)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the seed of the users, the protocol and the random baseline, and the training seed "
+                             "when --seeds is not given")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="training seeds: every learned method is trained and evaluated once per seed, and the "
+                             "leaderboard shows their mean and spread (default: --seed)")
+    parser.add_argument("--methods", nargs="+", default=[*METHODS, "sb3"], choices=[*METHODS, "sb3"],
+                        help="the learned methods of the grid (default: all)")
+    parser.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=BASELINES,
+                        help="the training-free agents of the grid (default: all; none: --baselines alone)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per cell (0: torch's choice; with --ray, 1): results are "
+                             "deterministic for a given thread count")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run every training run and evaluation as a Ray task: on a local Ray instance, or the "
+                             "cluster at ADDRESS (auto: the one `ray start` runs here); needs the ray extra")
+    parser.add_argument("--retries", type=int, default=3, help="with --ray, retries of a task whose worker died")
     parser.add_argument("--out", default="results")
     parser.add_argument("--runs", default=None, help="folder of the training runs (default: the profile's)")
     parser.add_argument("--ppo-timesteps", type=int, default=None,
@@ -149,6 +120,9 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     out = Path(args.out)
     device = str(resolve_device(args.device))
     progress = not args.no_progress
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seeds = list(dict.fromkeys(args.seeds if args.seeds is not None else [args.seed]))
     t0 = time.perf_counter()
 
     # 1. The world.
@@ -196,69 +170,53 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     for name, user in users.items():
         print(f"   {name:<28}{registry.user_fingerprint(user)}")
 
-    # 3. The agents: (AgentInfo, factory, evaluation users).
-    split_ids = catalog.split_ids("test")
-    entries: list[tuple[AgentInfo, Any, list[str]]] = [
-        (AgentInfo(name="nearest-neighbour", feedback="none"), NearestNeighbourAgent, args.users),
-        (AgentInfo(name="random", feedback="none"), lambda: RandomAgent(len(split_ids), seed=args.seed), args.users),
-    ]
-    if whittle_user is None:
-        print("   (no WhittleSearch row: the catalog has no attribute scores; build it with --attributes FILE)")
-    else:
-        values = (load_attribute_estimates(catalog, "handcrafted") if catalog.params is not None
-                  else catalog.attributes)[split_ids]
-        label = "hand-crafted attributes" if catalog.params is not None else "the catalog's attributes"
-        entries.append((AgentInfo(name=f"WhittleSearch ({label})", feedback="relative attributes",
-                                  train_user=whittle_user),
-                        lambda: WhittleSearchAgent(values, vocabulary, features=catalog.features[split_ids]),
-                        [*args.users, whittle_user]))
-    entries.append((AgentInfo(name="Rocchio", feedback="relevance", train_user="relevance"),
-                    lambda: RocchioAgent(vocabulary), [*args.users, "relevance"]))
-    for user in [*args.users, *populations]:
-        for method in METHODS:
-            checkpoint, minutes = train_manager(method, user, profile, args.catalog, args.seed, device, progress,
-                                                args.captions)
-            info = AgentInfo(name=f"{LABELS[method]} (trained: {user})", feedback="natural language",
-                             checkpoint_sha256=content_hash(checkpoint), method=method, train_user=user,
-                             profile=profile.name, train_minutes=round(minutes, 2))
-
-            def load(checkpoint: Path = checkpoint) -> DialogManagerAgent:
-                agent = DialogManagerAgent.load(checkpoint, catalog, vocabulary, device=device)
-                agent.use_split("test")
-                return agent
-
-            entries.append((info, load, language_users))
-    ppo_user = args.users[0]
-    print(f"\n-- SB3 through SB3VecEnv with the {ppo_user} user ({profile.ppo_timesteps:,} steps, "
-          f"{profile.name} profile)")
-    recipe = SB3Recipe()
-    ppo_dir = Path(profile.runs) / f"sb3-{ppo_user}-s{args.seed}"
-    ppo, ppo_minutes = train_sb3(catalog, users[ppo_user], vocabulary, ppo_dir, profile.ppo_timesteps, recipe=recipe,
-                                 seed=args.seed, device=device, progress=progress)
-    entries.append((AgentInfo(name=f"{recipe.label} (trained: {ppo_user})", feedback="natural language",
-                              checkpoint_sha256=content_hash(ppo_dir / "checkpoint"), method="sb3",
-                              train_user=ppo_user, profile=profile.name, train_minutes=round(ppo_minutes, 2)),
-                    lambda: ppo, args.users))
-
-    # 4. The protocol, one results file per agent and user.
-    protocol = ProtocolConfig(seed=args.seed)
+    # 3. The grid: the training runs, every seed of every learned method, then every agent with its evaluation
+    # users, one results file per agent, seed and user.
     results_dir = out / "runs" / profile.name
-    results: list[RunResult] = []
-    catalog_hash = content_hash(catalog.path) if catalog.path else None
-    print(f"\n== Protocol {PROTOCOL_VERSION}: every test item the target once, 10 turns")
-    for info, factory, eval_users in entries:
-        for user_name in dict.fromkeys(eval_users):
-            user = users[user_name]
-            path = result_path(results_dir, info.name, user_name)
-            cached = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
-            if cached is not None:
-                results.append(cached)
-                continue
-            evaluation = evaluate(factory(), catalog, user, protocol, agent_name=info.name, user_name=user_name,
-                                  device=device, vocabulary=vocabulary, progress=progress)
-            result = make_result(evaluation, catalog, info, user, user_name, device)
-            write_result(result, path)
-            results.append(result)
+
+    def cells(info: AgentInfo, agent: str, eval_users: list[str], trained_by: str | None = None) -> list[EvalCell]:
+        return [EvalCell(info, agent, user, str(result_path(results_dir, info.name, user, seed=info.seed)), trained_by)
+                for user in dict.fromkeys(eval_users)]
+
+    evaluations: list[EvalCell] = []
+    if "nearest-neighbour" in args.baselines:
+        evaluations += cells(AgentInfo(name="nearest-neighbour", feedback="none"), "nearest-neighbour", args.users)
+    if "random" in args.baselines:
+        evaluations += cells(AgentInfo(name="random", feedback="none"), "random", args.users)
+    if "whittlesearch" in args.baselines and whittle_user is None:
+        print("   (no WhittleSearch row: the catalog has no attribute scores; build it with --attributes FILE)")
+    elif "whittlesearch" in args.baselines:
+        label = "hand-crafted attributes" if catalog.params is not None else "the catalog's attributes"
+        evaluations += cells(AgentInfo(name=f"WhittleSearch ({label})", feedback="relative attributes",
+                                       train_user=whittle_user), "whittlesearch", [*args.users, whittle_user])
+    if "rocchio" in args.baselines:
+        evaluations += cells(AgentInfo(name="Rocchio", feedback="relevance", train_user="relevance"), "rocchio",
+                             [*args.users, "relevance"])
+    ppo_user = args.users[0]
+    trainings = training_cells(profile, args.methods, [*args.users, *populations], seeds, ppo_user)
+    for cell in trainings:
+        if cell.method == "sb3":
+            info = AgentInfo(name=f"{SB3Recipe().label} (trained: {ppo_user})", feedback="natural language",
+                             method="sb3", train_user=ppo_user, profile=profile.name, seed=cell.seed)
+            evaluations += cells(info, "sb3", args.users, cell.name)
+        else:
+            info = AgentInfo(name=f"{LABELS[cell.method]} (trained: {cell.user})", feedback="natural language",
+                             method=cell.method, train_user=cell.user, profile=profile.name, seed=cell.seed)
+            evaluations += cells(info, "manager", language_users, cell.name)
+
+    # 4. Run it: in this process, or as Ray tasks (the artifacts above are built: the tasks only load them).
+    world = World(catalog=args.catalog, catalog_name=args.catalog, seed=args.seed, device=device,
+                  captions=args.captions, threads=args.threads,
+                  catalog_hash=content_hash(catalog.path) if catalog.path else None)
+    grid = Grid(world, trainings, evaluations)
+    print(f"\n== The grid: {len(trainings)} training runs (seeds {', '.join(map(str, seeds))}), then protocol "
+          f"{PROTOCOL_VERSION} (every test item the target once, 10 turns) for {len(evaluations)} agent-user cells")
+    if args.ray is None:
+        done = grid.run(Context(world, catalog, vocabulary, users, progress), progress=progress)
+    else:
+        done = grid.run_on_ray(args.ray or None, max_retries=args.retries)
+    done.write(out / f"grid-{profile.name}.json")
+    results = done.results
 
     # 5. The leaderboard.
     table, figure = write_leaderboard(results, out)

@@ -72,3 +72,35 @@ def test_a_killed_training_task_is_retried_and_resumes_to_the_uninterrupted_resu
     [a], [b] = uninterrupted.results, retried.results
     assert a.metrics == b.metrics and b.agent.seed == 0
     assert b.agent.checkpoint_sha256 == content_hash(tmp_path / "b" / "runs" / "triplet_sl-grammar-s0" / "checkpoint")
+
+
+def test_the_main_jobs_grid_on_ray_writes_the_sequential_runs_results_files(tmp_path, one_thread):
+    ray = pytest.importorskip("ray")
+    from benchmarks import main
+
+    def run(name, *extra):
+        return main.main(["--catalog", "tiny", "--users", "grammar", "--methods", "triplet_sl", "policy_improvement",
+                          "--baselines", "nearest-neighbour", "--seeds", "0", "1", "--threads", str(one_thread),
+                          "--out", str(tmp_path / name), "--runs", str(tmp_path / f"runs-{name}"), "--no-progress",
+                          *extra])
+
+    def files(name):
+        folder = tmp_path / name / "runs" / "quick"
+        return {p.name: json.loads(p.read_text())["metrics"] for p in sorted(folder.glob("*.json"))}
+
+    sequential = run("sequential")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        on_ray = run("ray", "--ray")
+    finally:
+        ray.shutdown()
+    assert len(sequential) == len(on_ray) == 5  # nearest-neighbour, and SL and policy improvement for two seeds
+    assert files("ray") == files("sequential") and "sl-triplet-trained-grammar-s1--grammar.json" in files("ray")
+    assert {(r.agent.name, r.seed) for r in on_ray} == {(r.agent.name, r.seed) for r in sequential}
+    grid = json.loads((tmp_path / "ray" / "grid-quick.json").read_text())
+    assert grid["mode"] == "ray" and len(grid["cells"]) == 4 + 5
+    order = [c["name"] for c in grid["cells"]]
+    for seed in (0, 1):  # policy improvement waited for its SL run
+        assert order.index(f"triplet_sl-grammar-s{seed}") < order.index(f"policy_improvement-grammar-s{seed}")
+    table = (tmp_path / "ray" / "leaderboard.md").read_text()
+    assert "| 0, 1 |" in table  # one row per agent, its two seeds grouped
