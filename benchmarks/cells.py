@@ -174,7 +174,7 @@ class Context:
 
     @classmethod
     def load(cls, world: World, progress: bool = False) -> Context:
-        catalog = registry.load_catalog(world.catalog, device=world.device, progress=progress, seed=world.seed)
+        catalog = registry.load_catalog(world.catalog, device=world.device, progress=progress)
         return cls(world, catalog, registry.load_vocabulary(catalog), progress=progress)
 
     def user(self, name: str) -> Any:

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
                              "captioner and grammar; on a catalog built from files, captioner and human-replay)")
     parser.add_argument("--seed", type=int, default=0,
                         help="the seed of the users, the protocol and the random baseline, and the training seed "
-                             "when --seeds is not given")
+                             "when --seeds is not given (the catalog is always --catalog's, seed 0 for SynthShoes, "
+                             "as every training run loads it)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="training seeds: every learned method is trained and evaluated once per seed, and the "
                              "leaderboard shows their mean and spread (default: --seed)")
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> list[RunResult]:
     t0 = time.perf_counter()
 
     # 1. The world.
-    catalog = registry.load_catalog(args.catalog, device=device, progress=progress, seed=args.seed)
+    catalog = registry.load_catalog(args.catalog, device=device, progress=progress)
     grid_path = None
     if catalog.config is not None:
         config = catalog.config

@@ -101,10 +101,10 @@ def catalog_config(name: str, seed: int = 0) -> CatalogConfig:
 
 
 def load_catalog(catalog: Catalog | CatalogConfig | FileCatalogConfig | str = "full",
-                 device: str | torch.device = "cpu", progress: bool = True, cache: ArtifactCache | None = None,
-                 seed: int = 0) -> Catalog:
-    """A Catalog from an instance (returned as is), a SynthShoes config, a name in CATALOG_NAMES (SynthShoes with
-    `seed`, built and cached on first use), a `FileCatalogConfig`, the name of a catalog built from files into this
+                 device: str | torch.device = "cpu", progress: bool = True,
+                 cache: ArtifactCache | None = None) -> Catalog:
+    """A Catalog from an instance (returned as is), a SynthShoes config, a name in CATALOG_NAMES (built and cached on
+    first use), a `FileCatalogConfig`, the name of a catalog built from files into this
     data home (`python -m simulators.build catalog --format ...`; `simulators.datasets.registered_names`), or the
     path of such a catalog's JSON entry or config."""
     if isinstance(catalog, Catalog):
@@ -114,7 +114,7 @@ def load_catalog(catalog: Catalog | CatalogConfig | FileCatalogConfig | str = "f
     if isinstance(catalog, str):
         if catalog not in CATALOG_NAMES:
             return load_named(catalog, cache, str(device), progress)
-        catalog = catalog_config(catalog, seed)
+        catalog = catalog_config(catalog)
     if not isinstance(catalog, CatalogConfig):
         raise ValueError(f"catalog must be a Catalog, a CatalogConfig, a FileCatalogConfig or a name, got {catalog!r}")
     return load_synthshoes(catalog, cache=cache, device=str(device), progress=progress)
