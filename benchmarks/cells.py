@@ -85,7 +85,7 @@ class World:
     """What every cell runs on, loaded from the data home (built by the driver before the grid)."""
 
     catalog: Any
-    """What `simulators.registry.load_catalog` takes (with `seed`): a catalog name, config or JSON path."""
+    """What `simulators.registry.load_catalog` takes: a catalog name, config or JSON path."""
     catalog_name: str
     """The catalog name the training runs' arguments take."""
     seed: int
@@ -144,6 +144,8 @@ class EvalCell:
     path: str
     trained_by: str | None = None
     """The TrainCell (by name) whose checkpoint is evaluated."""
+    checkpoint: str | None = None
+    """Or a finished run's checkpoint, evaluated as it is (no training cell: the robustness grid)."""
 
     @property
     def name(self) -> str:
@@ -253,6 +255,9 @@ def evaluate_cell(cell: EvalCell, world: World, context: Context | None = None, 
     evaluated on the protocol and the file written."""
     if cell.trained_by is not None and trained is None:
         raise ValueError(f"{cell.name} evaluates {cell.trained_by}: train that cell first and pass its result")
+    if cell.checkpoint is not None and trained is None:
+        state = json.loads((Path(cell.checkpoint) / STATE).read_text(encoding="utf-8"))
+        trained = Trained(cell.checkpoint, state["train_seconds"] / 60)
     context = context or Context.load(world)
     info = cell.info
     if trained is not None:

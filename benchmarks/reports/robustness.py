@@ -3,6 +3,7 @@
     python -m benchmarks.reports.robustness                       # every run in runs/, the natural-language users
     python -m benchmarks.reports.robustness --methods triplet_sl policy_improvement --train-users captioner grammar
     python -m benchmarks.reports.robustness --eval-users captioner grammar attributes-10-deep relevance
+    python -m benchmarks.reports.robustness --ray               # every cell a task on local Ray (or --ray ADDRESS)
 
 A benchmark whose agents only work with their training simulator measures the simulator. For each
 method and each training user with a finished run in `runs/<method>-<user>-s<seed>/checkpoint` (every
@@ -20,6 +21,11 @@ checkpoint and the user is not evaluated again, so the matrix can grow as runs f
 user the share of its protocol answers that fell back to the grammar beside it (`<cell>.user.json`). The
 tables (rows: training user, columns: evaluation user; each cell the mean rank percentile, or the
 cumulative Hits@10, at turns 1 / 2 / 5) go to `results/robustness.md` and `results/robustness.json`.
+
+With `--ray [ADDRESS]` (the ray extra) the cells that need evaluating run first as Ray tasks
+(`benchmarks.cells`, one per cell, `--threads` CPUs each, retried `--retries` times), on a local Ray instance
+or the cluster at ADDRESS; the tables are then read from their results files. The replay users' fallback
+shares are not recorded for cells evaluated on Ray (their counts stay in the tasks).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.dialog_manager import DialogManagerAgent
+from benchmarks.cells import EvalCell, Grid, World
 from benchmarks.cli import command_parser, setup
 from benchmarks.protocol import ProtocolConfig, evaluate
 from benchmarks.reports.paper_agents import LABELS, METHODS
@@ -56,6 +63,33 @@ def trained_users(runs: Path, method: str, seed: int) -> list[str]:
     found = [p.name[len(prefix) : -len(suffix)] for p in runs.glob(f"{prefix}*{suffix}")
              if (p / "checkpoint" / "manifest.json").exists()]
     return sorted(found, key=lambda u: ("+" in u, u))
+
+
+def agent_info(method: str, train_user: str, checkpoint: Path) -> AgentInfo:
+    """How a results file names the finished run at `checkpoint`."""
+    state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+    return AgentInfo(name=f"{LABELS[method]} (trained: {train_user})", feedback=feedback_of(train_user),
+                     checkpoint_sha256=content_hash(checkpoint), method=method, train_user=train_user,
+                     train_minutes=round(state["train_seconds"] / 60, 2))
+
+
+def cell_path(out: Path, method: str, train_user: str, eval_user: str) -> Path:
+    return out / "runs" / "robustness" / f"{method}-{train_user}--{eval_user}.json"
+
+
+def ray_cells(args: Any, method: str, users: dict[str, Any], out: Path, catalog_hash: str | None) -> list[EvalCell]:
+    """The evaluation cells of `method`'s finished runs whose results file does not fit any more."""
+    cells = []
+    for train_user in args.train_users or trained_users(Path(args.runs), method, args.seed):
+        checkpoint = Path(args.runs) / f"{method}-{train_user}-s{args.seed}" / "checkpoint"
+        if not (checkpoint / "manifest.json").exists():
+            continue
+        info = agent_info(method, train_user, checkpoint)
+        for eval_user, user in users.items():
+            path = cell_path(out, method, train_user, eval_user)
+            if reusable_result(path, info, registry.user_fingerprint(user), catalog_hash) is None:
+                cells.append(EvalCell(info, "manager", eval_user, str(path), checkpoint=str(checkpoint.resolve())))
+    return cells
 
 
 def cell(result: RunResult, metric: str) -> list[float]:
@@ -92,6 +126,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="the human caption files' folder (default: $SHOE_RETRIEVAL_HUMAN_CAPTIONS, else the "
                              "shared folder)")
     parser.add_argument("--out", default="results")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="evaluate the cells as Ray tasks: on a local Ray instance, or the cluster at ADDRESS")
+    parser.add_argument("--retries", type=int, default=3, help="with --ray, retries of a task whose worker died")
     args = parser.parse_args(argv)
     for name in [*args.eval_users, *(args.train_users or [])]:
         registry.parse_user_mixture(name)  # a malformed name fails before anything is built
@@ -112,6 +149,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     catalog_hash = content_hash(catalog.path) if catalog.path else None
     report: dict[str, Any] = {"catalog": catalog.name, "turns": list(TURNS), "eval_users": eval_users,
                               "methods": {}}
+    if args.ray is not None:
+        world = World(catalog=args.catalog, catalog_name=args.catalog, seed=args.seed, device=device,
+                      captions=args.captions, threads=getattr(args, "threads", None) or 0, catalog_hash=catalog_hash)
+        cells = [cell for method in args.methods for cell in ray_cells(args, method, users, out, catalog_hash)]
+        print(f"{len(cells)} cells to evaluate on Ray")
+        if cells:
+            Grid(world, [], cells).run_on_ray(args.ray or None, max_retries=args.retries)
     for method in args.methods:
         cells: dict[str, dict[str, dict[str, Any]]] = {}
         train_users = args.train_users or trained_users(Path(args.runs), method, args.seed)
@@ -122,16 +166,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 continue
             agent = DialogManagerAgent.load(checkpoint, catalog, vocabulary, device=device)
             agent.use_split("test")
-            state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
-            info = AgentInfo(name=f"{LABELS[method]} (trained: {train_user})", feedback=feedback_of(train_user),
-                             checkpoint_sha256=content_hash(checkpoint), method=method, train_user=train_user,
-                             train_minutes=round(state["train_seconds"] / 60, 2))
+            info = agent_info(method, train_user, checkpoint)
             cells[train_user] = {}
             for eval_user, user in users.items():
-                path = out / "runs" / "robustness" / f"{method}-{train_user}--{eval_user}.json"
+                path = cell_path(out, method, train_user, eval_user)
                 side = path.with_suffix(".user.json")
                 result = reusable_result(path, info, registry.user_fingerprint(user), catalog_hash)
-                if result is None or (isinstance(user, HumanReplayUser) and not side.exists()):
+                if result is None or (isinstance(user, HumanReplayUser) and not side.exists() and args.ray is None):
                     before = (getattr(user, "answers", 0), getattr(user, "fallbacks", 0))
                     evaluation = evaluate(agent, catalog, user, protocol, agent_name=info.name, user_name=eval_user,
                                           device=device, vocabulary=vocabulary, progress=progress)

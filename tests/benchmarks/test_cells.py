@@ -104,3 +104,30 @@ def test_the_main_jobs_grid_on_ray_writes_the_sequential_runs_results_files(tmp_
         assert order.index(f"triplet_sl-grammar-s{seed}") < order.index(f"policy_improvement-grammar-s{seed}")
     table = (tmp_path / "ray" / "leaderboard.md").read_text()
     assert "| 0, 1 |" in table  # one row per agent, its two seeds grouped
+
+
+def test_the_robustness_grid_on_ray_writes_the_sequential_runs_results_files(tmp_path, one_thread):
+    ray = pytest.importorskip("ray")
+    from agents.triplet_sl import TripletSLArgs
+    from benchmarks.reports import robustness
+
+    TripletSLArgs(catalog="tiny", user="grammar", epochs=1, eval_dialogs=0, max_batches=1, progress=False,
+                  threads=one_thread, run_dir=str(tmp_path / "runs" / "triplet_sl-grammar-s0")).train()
+
+    def run(name, *extra):
+        return robustness.main(["--catalog", "tiny", "--runs", str(tmp_path / "runs"), "--methods", "triplet_sl",
+                                "--eval-users", "grammar", "relevance", "--threads", str(one_thread), "--out",
+                                str(tmp_path / name), "--no-progress", *extra])
+
+    def files(name):
+        folder = tmp_path / name / "runs" / "robustness"
+        return {p.name: json.loads(p.read_text())["metrics"] for p in sorted(folder.glob("*.json"))}
+
+    sequential = run("sequential")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        on_ray = run("ray", "--ray")
+    finally:
+        ray.shutdown()
+    assert len(files("ray")) == 2 and files("ray") == files("sequential")
+    assert on_ray["methods"] == sequential["methods"]
