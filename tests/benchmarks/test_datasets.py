@@ -135,3 +135,16 @@ def test_the_build_command_registers_a_catalog(exported, capsys):
     assert entry["config"]["category"] == config.category
     with pytest.raises(SystemExit, match="needs --images"):
         build.main(["catalog", "--format", "shoes", "--captions", config.captions])
+
+
+def test_the_main_job_runs_on_a_catalog_built_from_files(built, tmp_path):
+    from benchmarks import main as main_job
+
+    results = main_job.main(["--catalog", "export-shoes", "--out", str(tmp_path / "out"), "--runs",
+                             str(tmp_path / "runs"), "--methods", "triplet_sl", "--no-progress"])
+    users = {r.user.name for r in results}
+    agents = {r.agent.name for r in results}
+    assert users == {"captioner", "human-replay", "relevance"}
+    assert not any("WhittleSearch" in a for a in agents)  # no attribute file, no WhittleSearch row
+    assert {r.seeds["dialogs"] for r in results} == {"catalog"}
+    assert (tmp_path / "out" / "leaderboard.md").is_file()
