@@ -121,5 +121,5 @@ def test_colour_table_is_the_foreground_histogram_of_each_render(tiny_catalog, s
     np.testing.assert_allclose(table[ids].astype(np.float32), expect, atol=1e-3)
     np.testing.assert_allclose((table.astype(np.float32) ** 2).sum(axis=1), 1, atol=1e-2)  # every item has a shoe
     assert np.array_equal(load_colour_table(tiny_catalog, bins=4, cache=session_cache), table)  # cached
-    with pytest.raises(ValueError, match="no generative parameters"):
+    with pytest.raises(ValueError, match="neither generative parameters nor image files"):
         load_colour_table(dataclasses.replace(tiny_catalog, name="no-params", params=None), cache=session_cache)
