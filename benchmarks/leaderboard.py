@@ -215,17 +215,17 @@ def plot_leaderboard(results: list[RunResult], path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("cumulative Hits@10 (%)")
     axes[0].set_ylim(0, 100)
-    axes[0].set_title("target in the top 10 by turn t\n(each agent with the user it was trained with; "
-                      "bands: 95% CI, or min-max over seeds)")
+    axes[0].set_title("target in the top 10 by turn t\n(each agent with the user it was trained with)")
     axes[1].set_ylabel("mean target rank percentile (%)")
-    axes[1].set_title("mean target rank percentile (the paper's figure 4)\n"
-                      "solid: natural language, dashed: attributes, dotted: relevance, grey: blind")
+    axes[1].set_title("mean target rank percentile\n(the paper's figure 4)")
     axes[2].set_ylabel("mean target rank percentile (%)")
     axes[2].set_ylim(85, 100)
     axes[2].set_xlim(left=0.5)
     axes[2].set_title("the same, 85-100%")
     if own:  # below the panels, where it hides no curve
-        fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", fontsize=7, ncol=3, frameon=False)
+        fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", fontsize=7, ncol=3, frameon=False,
+                   title="solid: natural language, dashed: attributes, dotted: relevance, grey: blind; "
+                         "bands: 95% CI of one seed, or min-max over seeds", title_fontsize=8)
     return save_figure(fig, path)
 
 
