@@ -138,6 +138,16 @@ class RunState:
     """Training time so far, evaluation excluded, across resumes."""
 
 
+def saved_state(run_dir: str | Path) -> RunState | None:
+    """The state of a run's last checkpoint (its last finished epoch, history, training time), or None where the
+    run has no checkpoint yet."""
+    path = Path(run_dir) / "checkpoint" / STATE
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text(encoding="utf-8"))
+    return RunState(state["epoch"], state["history"], state["train_seconds"])
+
+
 class TrainingRun:
     """The shared machinery of one training run (see the module docstring). `args` is the method's arguments;
     the run reads the fields every method declares: catalog, user, seed, device, threads, epochs, batch_size,

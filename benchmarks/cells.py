@@ -44,7 +44,7 @@ from agents.baselines import NearestNeighbourAgent, RandomAgent
 from agents.dialog_manager import DialogManagerAgent
 from agents.rocchio import RocchioAgent
 from agents.sb3 import SB3Recipe, load_sb3, train_sb3
-from agents.training import STATE
+from agents.training import STATE, saved_state
 from agents.whittlesearch import WhittleSearchAgent
 from benchmarks.protocol import ProtocolConfig, evaluate
 from benchmarks.results import AgentInfo, RunResult, make_result, reusable_result, write_result
@@ -225,11 +225,11 @@ def train(cell: TrainCell, world: World, context: Context | None = None, after: 
     checkpoint = Path(cell.run_dir) / "checkpoint"
     state_path = checkpoint / STATE
     resumed_after = None
-    if state_path.exists():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state["epoch"] + 1 >= cell.budget:
-            return Trained(str(checkpoint), state["train_seconds"] / 60)
-        resumed_after = state["epoch"]
+    saved = saved_state(cell.run_dir)
+    if saved is not None:
+        if saved.epoch + 1 >= cell.budget:
+            return Trained(str(checkpoint), saved.train_seconds / 60)
+        resumed_after = saved.epoch
     common = {"catalog": world.catalog_name, "user": cell.user, "seed": cell.seed, "device": world.device,
               "epochs": cell.budget, "eval_dialogs": cell.eval_dialogs, "run_dir": cell.run_dir, "resume": True,
               "progress": progress, "captions": world.captions or "", "threads": world.threads}
