@@ -72,3 +72,25 @@ def save_figure(fig: plt.Figure, path: str | Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def plot_seed_pairs(arms: dict[str, list[float]], differences: dict[str, list[float]], seeds: list[int],
+                    path: str | Path, metric: str) -> Path:
+    """Two panels of one metric over training seeds: each arm's value per seed (one dot per seed, a bar at the
+    mean), and the paired differences between arms of the same seed, against a zero line. `arms` and
+    `differences` map a label to one value per seed, in `seeds`' order."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.9 + 0.45 * max(len(arms), len(differences))), dpi=120,
+                             layout="constrained")
+    for ax, rows, title in ((axes[0], arms, metric), (axes[1], differences, f"paired difference (points), {metric}")):
+        for y, values in enumerate(reversed(list(rows.values()))):
+            for i, v in enumerate(values):
+                ax.plot(v, y, "o", color=f"C{i % 10}", markersize=6, label=f"seed {seeds[i]}" if y == 0 else None)
+            mean = sum(values) / len(values)
+            ax.plot([mean, mean], [y - 0.3, y + 0.3], color="black", linewidth=2)
+        ax.set_yticks(range(len(rows)), list(reversed(list(rows))), fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[1].axvline(0, color="grey", linewidth=1)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=len(seeds), fontsize=8,
+               frameon=False, title="dots: one training seed each; bars: their mean", title_fontsize=8)
+    return save_figure(fig, path)

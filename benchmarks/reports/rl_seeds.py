@@ -16,8 +16,9 @@ Every run is then evaluated on the full protocol with `--user` (one results file
 `--results`, reused while it fits; `python -m benchmarks.leaderboard` groups them by seed). The report gives
 cumulative Hits@10 at turn 5 per arm and seed with the mean and the seeds' standard deviation, then the paired
 differences (an RL arm minus the control, SL or the other RL arm with the same seed): each seed's, their mean, standard
-deviation and how many seeds are above zero. It writes `--out` (JSON), and the leaderboard table and figure
-(the band is the min-max over seeds) beside it.
+deviation and how many seeds are above zero. It writes `--out` (JSON) and beside it the leaderboard of the runs
+(`leaderboard.md`, `rank_curves.png`) and `seed_pairs.png`: every seed's figure per arm and every paired
+difference, one dot per seed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from agents.training import saved_state
 from benchmarks.cells import Context, EvalCell, World, evaluate_cell
 from benchmarks.cli import command_parser, setup
 from benchmarks.leaderboard import write_leaderboard
+from benchmarks.plots import plot_seed_pairs
 from benchmarks.results import AgentInfo, RunResult, result_path
 from simulators import registry
 from simulators.cache import content_hash, write_json
@@ -123,6 +125,12 @@ def paired(results: dict[tuple[str, int], RunResult], seeds: list[int]) -> dict[
     return out
 
 
+def _pair_label(name: str) -> str:
+    """'pi - control' as the arms' names."""
+    rl, base = name.split(" - ")
+    return f"{NAMES[rl]} - {NAMES[base]}"
+
+
 def format_report(report: dict[str, Any], seeds: list[int]) -> str:
     head = " / ".join(f"seed {s}" for s in seeds)
     lines = [f"| arm | Hits@10 t={TURN}: {head} | mean | std |", "|---|---|---|---|"]
@@ -132,9 +140,8 @@ def format_report(report: dict[str, Any], seeds: list[int]) -> str:
                      f"{std} |")
     lines += ["", f"| paired difference (points) | {head} | mean | std | seeds above 0 |", "|---|---|---|---|---|"]
     for name, row in report["differences"].items():
-        rl, base = name.split(" - ")
         std = "" if row["std"] is None else f"{row['std']:.1f}"
-        lines.append(f"| {NAMES[rl]} - {NAMES[base]} | {' / '.join(f'{v:+.1f}' for v in row['per_seed'])} | "
+        lines.append(f"| {_pair_label(name)} | {' / '.join(f'{v:+.1f}' for v in row['per_seed'])} | "
                      f"{row['mean']:+.1f} | {std} | {row['above_zero']} of {len(seeds)} |")
     return "\n".join(lines)
 
@@ -180,7 +187,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               **paired(results, args.seeds)}
     out = Path(args.out)
     write_json(report, out)
-    table, figure = write_leaderboard(list(results.values()), out.parent)
+    table, _ = write_leaderboard(list(results.values()), out.parent)
+    figure = plot_seed_pairs({NAMES[arm]: row["per_seed"] for arm, row in report["arms"].items()},
+                             {_pair_label(name): row["per_seed"] for name, row in report["differences"].items()},
+                             args.seeds, out.parent / "seed_pairs.png", f"Hits@10 at turn {TURN} (%)")
     episodes = next(iter(results.values())).metrics.episodes
     print(f"\n== {args.user} user, protocol ({episodes:,} test dialogs), Hits@10 at turn {TURN} (%)\n")
     print(format_report(report, args.seeds))

@@ -40,6 +40,7 @@ def test_every_arm_starts_from_its_seeds_sl_run_and_finished_runs_are_reused(tmp
     assert control["args"]["lr"] == rl_seeds.CONTROL_LR
     assert len(list((tmp_path / "results").glob("*-s[01]--grammar.json"))) == 8
     assert (tmp_path / "out" / "leaderboard.md").exists() and (tmp_path / "out" / "rank_curves.png").exists()
+    assert (tmp_path / "out" / "seed_pairs.png").stat().st_size > 0
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").glob("*/checkpoint/state.json")}
     assert rl_seeds.main(argv) == report  # trained and evaluated runs are reused as they are
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
